@@ -1,0 +1,46 @@
+# Everything a user or CI needs, from nothing: `make demo`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# A bare `torch` requirement lets pip pick a newer CUDA build of several GB;
+# pin the CPU wheel first, then the package's own `torch>=2.4` is already met.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test lint format bench-train bench-binning benchmark-polymnist clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/neuromix demo --out neuromix-demo
+
+lint: install
+	$(BIN)/ruff check neuromix tests benchmarks
+	$(BIN)/ruff format --check neuromix tests benchmarks
+
+format: install
+	$(BIN)/ruff format neuromix tests benchmarks
+	$(BIN)/ruff check --fix neuromix tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -n 2 --durations=15
+
+bench-train: install
+	$(BIN)/python benchmarks/train_speed.py
+
+bench-binning: install
+	$(BIN)/python benchmarks/binning_speed.py
+
+benchmark-polymnist: install
+	$(BIN)/neuromix benchmark polymnist --out docs/reproduction
+
+clean:
+	rm -rf $(VENV) neuromix-demo .pytest_cache
