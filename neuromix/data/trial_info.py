@@ -47,10 +47,10 @@ def trial_table(info: np.ndarray) -> pd.DataFrame:
     >>> import numpy as np
     >>> info = np.array([[1, 1, 2, 2, 1, 1, 1.29, 0, 1], [0, 0, 3, 1, 2, 1, 0.8, 2, 1]])
     >>> trial_table(info)[["odor", "correct", "position"]]
-           odor  correct  position
+          odor  correct  position
     trial
-    1         B     True         2
-    2         A    False         3
+    1        B     True         2
+    2        A    False         3
     """
     info = np.asarray(info, dtype=float)
     if info.ndim != 2 or info.shape[1] != len(_COLUMNS):
