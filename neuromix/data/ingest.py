@@ -1,0 +1,287 @@
+"""Ingest one subject's data from plain arrays or from an already-binned DataArray.
+
+Every check runs here, at the boundary, and every message starts with
+``subject '<name>': <field>:`` so that a problem in one rat out of five is found at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neuromix.data.binning import (
+    BINNED_DIMS,
+    _binned_grid,
+    _binned_subject,
+    _compact_dtype,
+    _prefix,
+    _resolution,
+    _round_coord,
+    _unit_array,
+    _unit_sequence,
+)
+from neuromix.data.recording import Recording
+
+__all__ = ["from_arrays", "from_xarray"]
+
+
+def _check_subject(subject: Any) -> str:
+    if not isinstance(subject, str) or not subject:
+        raise TypeError(f"subject: expected a non-empty string, got {subject!r}")
+    return subject
+
+
+def _check_trials(trials: Any, subject: str) -> pd.DataFrame:
+    """Validate a trial table and return a copy with float times, index named ``trial``."""
+    pre = _prefix(subject)
+    if not isinstance(trials, pd.DataFrame):
+        raise TypeError(
+            f"{pre}trials: expected a pandas.DataFrame with start_time and stop_time "
+            f"columns, got {type(trials).__name__}"
+        )
+    if len(trials) == 0:
+        raise ValueError(f"{pre}trials: no trials")
+    missing = [c for c in ("start_time", "stop_time") if c not in trials.columns]
+    if missing:
+        raise ValueError(f"{pre}trials: missing column(s) {missing}")
+    reserved = [c for c in trials.columns if c in BINNED_DIMS]
+    if reserved:
+        raise ValueError(
+            f"{pre}trials: column(s) {reserved} have the name of a dimension of the binned "
+            "data; rename them"
+        )
+    if trials.index.has_duplicates:
+        dup = trials.index[trials.index.duplicated()].unique().tolist()
+        raise ValueError(f"{pre}trials: duplicated trial ids {dup[:5]}")
+    table = trials.copy(deep=True)
+    for column in ("start_time", "stop_time"):
+        try:
+            values = table[column].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{pre}trials: {column} must be numeric seconds") from None
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{pre}trials: {column} has NaN or inf values")
+        table[column] = values
+    start = table["start_time"].to_numpy()
+    stop = table["stop_time"].to_numpy()
+    if np.any(start < 0):
+        raise ValueError(f"{pre}trials: start_time has negative values")
+    bad = stop <= start
+    if bad.any():
+        ids = table.index[bad].tolist()
+        raise ValueError(f"{pre}trials: stop_time <= start_time for trials {ids[:5]}")
+    table.index.name = "trial"
+    return table
+
+
+def _check_unit_ids(unit_ids: Any, n_units: int, subject: str) -> np.ndarray:
+    pre = _prefix(subject)
+    if unit_ids is None:
+        return np.arange(n_units)
+    ids = np.asarray(unit_ids)
+    if ids.ndim != 1 or len(ids) != n_units:
+        raise ValueError(
+            f"{pre}unit_ids: {ids.size} ids for {n_units} units; give one id per unit"
+        )
+    values, counts = np.unique(ids, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"{pre}unit_ids: duplicated ids {values[counts > 1][:5].tolist()}")
+    return ids.copy()
+
+
+def from_arrays(
+    spike_times: Sequence[Any],
+    trials: pd.DataFrame,
+    *,
+    subject: str,
+    unit_ids: Sequence[Any] | None = None,
+    time_resolution: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Recording:
+    """Build a validated :class:`~neuromix.data.recording.Recording` from plain arrays.
+
+    Parameters
+    ----------
+    spike_times : sequence of array-like
+        One 1-D array of spike times in seconds per unit: sorted, finite and
+        non-negative.
+    trials : pandas.DataFrame
+        One row per trial with ``start_time`` (trial onset, e.g. odor onset) and
+        ``stop_time`` in seconds, ``stop_time > start_time``, and any label columns
+        (``odor``, ``correct``, ...). The index holds the trial ids (unique).
+    subject : str
+        Subject identifier; every error message starts with ``subject '<subject>':``.
+    unit_ids : sequence, optional
+        One unique id per unit; ``0 .. n_units - 1`` by default.
+    time_resolution : float, optional
+        Clock tick of the spike times in seconds (e.g. ``1 / 30000``).
+    metadata : mapping, optional
+        Free-form information kept in ``Recording.metadata`` (a shallow copy).
+
+    Returns
+    -------
+    Recording
+        With read-only float64 copies of the spike arrays and a copy of the trial
+        table (index named ``trial``, times as float64). The caller's objects are never
+        modified.
+
+    Raises
+    ------
+    TypeError, ValueError
+        At once, with a message naming the subject and the field: no units or no spikes
+        at all, unsorted / negative / non-finite spike times, no trials, missing
+        ``start_time`` / ``stop_time``, ``stop_time <= start_time``, no spike inside any
+        trial, ``unit_ids`` of the wrong length or with duplicates.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> trials = pd.DataFrame({"start_time": [0.0, 2.0], "stop_time": [1.0, 3.0],
+    ...                        "odor": ["A", "B"]})
+    >>> rec = from_arrays([np.array([0.1, 0.5]), np.array([2.2])], trials, subject="R1")
+    >>> rec
+    Recording(subject='R1', n_units=2, n_trials=2, labels=['odor'])
+    >>> from_arrays([np.array([0.5, 0.1])], trials, subject="R1")
+    Traceback (most recent call last):
+    ...
+    ValueError: subject 'R1': spike_times: unit 0 is not sorted
+    """
+    subject = _check_subject(subject)
+    pre = _prefix(subject)
+    units = _unit_sequence(spike_times, subject)
+    if len(units) == 0:
+        raise ValueError(f"{pre}spike_times: no units")
+    arrays = []
+    for u, times in enumerate(units):
+        array = np.array(_unit_array(times, u, subject), dtype=np.float64, copy=True)
+        if np.any(array < 0):
+            raise ValueError(
+                f"{pre}spike_times: unit {u} has negative spike times (min {array.min()!r})"
+            )
+        if np.any(array[1:] < array[:-1]):
+            raise ValueError(f"{pre}spike_times: unit {u} is not sorted")
+        array.flags.writeable = False
+        arrays.append(array)
+    if sum(a.size for a in arrays) == 0:
+        raise ValueError(f"{pre}spike_times: no spikes in any unit")
+    ids = _check_unit_ids(unit_ids, len(arrays), subject)
+    table = _check_trials(trials, subject)
+    resolution = None if time_resolution is None else _resolution(time_resolution, subject)
+
+    # Spikes in each trial [start_time, stop_time), summed over units: a recording whose
+    # spikes all fall between trials is almost always a units/seconds mix-up.
+    start = table["start_time"].to_numpy()
+    stop = table["stop_time"].to_numpy()
+    inside = sum(int(np.sum(np.searchsorted(a, stop) - np.searchsorted(a, start))) for a in arrays)
+    if inside == 0:
+        raise ValueError(
+            f"{pre}spike_times: spikes outside every trial (no spike lies in any "
+            "[start_time, stop_time)); check that spike times and trial times use the same "
+            "clock and unit (seconds)"
+        )
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"{pre}metadata: expected a mapping, got {type(metadata).__name__}")
+    return Recording(
+        subject=subject,
+        spike_times=tuple(arrays),
+        unit_ids=ids,
+        trials=table,
+        time_resolution=resolution,
+        metadata=dict(metadata or {}),
+    )
+
+
+def from_xarray(counts: xr.DataArray, *, subject: str | None = None) -> xr.DataArray:
+    """Validate already-binned counts and return them in the binned form of neuromix.
+
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        Spike counts with dims ``("trial", "unit", "time")`` in any order; ``time``
+        coord = bin start relative to trial onset in seconds, on a regular grid;
+        ``attrs["bin_size"]`` (inferred from the grid when absent and there are at
+        least two bins); optional label coords along ``trial`` (``odor``, ...).
+        Values must be non-negative, finite and whole numbers.
+    subject : str, optional
+        Subject identifier; taken from ``counts.attrs["subject"]`` when not given.
+        One of the two is required, and they must agree.
+
+    Returns
+    -------
+    xarray.DataArray
+        A new DataArray (the counts are copied) in the order ``("trial", "unit",
+        "time")``, counts in the smallest unsigned integer dtype that holds them,
+        ``trial`` and ``unit`` coords (``0 .. n - 1`` when absent), time coords
+        rounded to 12 decimals, attrs ``subject``, ``bin_size`` and
+        ``time_resolution`` (None when absent), exactly as :func:`bin_trials` returns.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> da = xr.DataArray(np.array([[[0, 2, 1]], [[1, 0, 0]]]), dims=("trial", "unit", "time"),
+    ...                   coords={"time": [0.0, 0.01, 0.02], "odor": ("trial", ["A", "B"])})
+    >>> binned = from_xarray(da, subject="R1")
+    >>> binned.dtype, binned.attrs["bin_size"], binned.sizes["trial"]
+    (dtype('uint8'), 0.01, 2)
+    """
+    if subject is not None:
+        _check_subject(subject)
+    if isinstance(counts, xr.DataArray):
+        own = counts.attrs.get("subject")
+        if subject is not None and own is not None and str(own) != subject:
+            raise ValueError(f"{_prefix(subject)}subject: differs from attrs['subject'] ({own!r})")
+        subject = _binned_subject(counts, subject)
+    if subject is None:
+        raise ValueError(
+            "subject: not given and counts.attrs has no 'subject'; pass subject='<name>'"
+        )
+    pre = _prefix(subject)
+    bin_size, _, _ = _binned_grid(counts, subject)
+    ordered = counts.transpose(*BINNED_DIMS)
+    values = np.asarray(ordered.values)
+    if values.dtype.kind not in "uifb":
+        raise TypeError(f"{pre}counts: expected numbers, got dtype {values.dtype}")
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{pre}counts: has NaN or inf values")
+        if np.any(values != np.rint(values)):
+            raise ValueError(
+                f"{pre}counts: values are not whole numbers of spikes; round them or load "
+                "the published layout with load_published"
+            )
+    if values.size and values.min() < 0:
+        raise ValueError(f"{pre}counts: has negative values")
+    peak = int(values.max()) if values.size else 0
+    data = values.astype(_compact_dtype(peak), copy=True)
+
+    coords = {}
+    for dim in ("trial", "unit"):
+        if dim in ordered.coords:
+            index = ordered[dim].to_index()
+            if index.has_duplicates:
+                dup = index[index.duplicated()].unique().tolist()[:5]
+                raise ValueError(f"{pre}{dim}: duplicated ids {dup}")
+            coords[dim] = ordered[dim].values.copy()
+        else:
+            coords[dim] = np.arange(ordered.sizes[dim])
+    coords["time"] = _round_coord(ordered["time"].values)
+    for name, coord in ordered.coords.items():
+        if name not in coords:
+            coords[name] = (coord.dims, coord.values.copy())
+    attrs = dict(ordered.attrs)
+    attrs.update(
+        subject=subject,
+        bin_size=bin_size,
+        time_resolution=attrs.get("time_resolution"),
+    )
+    return xr.DataArray(
+        data,
+        dims=BINNED_DIMS,
+        coords=coords,
+        attrs=attrs,
+        name=ordered.name if ordered.name is not None else "counts",
+    )

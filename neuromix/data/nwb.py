@@ -1,0 +1,432 @@
+"""Read recordings from NWB files (lazily) and write them back, atomically.
+
+Reading takes the subject id from ``nwbfile.subject.subject_id``, the trials from
+``nwbfile.trials`` and the spike times from ``nwbfile.units`` -- without building a table
+of spikes: each unit is a slice of the ``/units/spike_times`` dataset, read with h5py
+only when the unit is asked for (see :class:`NWBSpikeTimes`). Files are opened read-only
+and never modified.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from neuromix.data.binning import _prefix
+from neuromix.data.ingest import _check_trials, _check_unit_ids
+from neuromix.data.recording import Recording
+
+__all__ = ["NWBSpikeTimes", "read_nwb", "write_nwb"]
+
+#: Species written when ``recording.metadata`` has no ``"species"``.
+DEFAULT_SPECIES = "Rattus norvegicus"
+
+# Table columns neuromix writes itself: the unit names (non-integer unit ids) and
+# non-integer trial ids, which NWB table ids (integers) cannot hold.
+_UNIT_NAME = "unit_name"
+_TRIAL_ID = "trial_id"
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+class NWBSpikeTimes(Sequence):
+    """The spike times of the units of one NWB file, read one unit at a time.
+
+    Holds the path and the end offsets of the ragged ``spike_times`` column (read once);
+    ``spike_times[i]`` opens the file read-only with h5py and reads only unit ``i``'s
+    slice. Iterating opens the file once and reads the units in order.
+
+    Parameters
+    ----------
+    path : path-like
+        The NWB file.
+    ends : numpy.ndarray
+        ``/units/spike_times_index``: end offset of each unit in ``/units/spike_times``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from neuromix.data import from_arrays
+    >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0]})
+    >>> rec = from_arrays([np.array([0.1, 0.2]), np.array([0.5])], trials, subject="R1")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = write_nwb(rec, f"{folder}/r1.nwb")
+    ...     lazy = read_nwb(path)["R1"].spike_times
+    ...     print(len(lazy), lazy[1], [u.size for u in lazy])
+    2 [0.5] [2, 1]
+    """
+
+    def __init__(self, path: str | os.PathLike, ends: np.ndarray):
+        self._path = Path(path).resolve()
+        self._ends = np.asarray(ends, dtype=np.int64)
+        # The file is re-opened on every read: remember its size and modification time
+        # so that reading a file replaced in the meantime is an error, not other data.
+        self._stamp = _file_stamp(self._path)
+
+    @property
+    def path(self) -> Path:
+        """The NWB file the spike times are read from."""
+        return self._path
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _open(self) -> h5py.File:
+        if _file_stamp(self._path) != self._stamp:
+            raise RuntimeError(
+                f"{self._path}: the file changed since it was read; read it again with read_nwb"
+            )
+        return h5py.File(self._path, "r")
+
+    def _bounds(self, i: int) -> tuple[int, int]:
+        return (int(self._ends[i - 1]) if i > 0 else 0), int(self._ends[i])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = int(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"unit {index} out of range for {len(self)} units")
+        start, stop = self._bounds(i)
+        with self._open() as file:
+            return np.asarray(file["units/spike_times"][start:stop], dtype=np.float64)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if len(self) == 0:
+            return
+        with self._open() as file:
+            dataset = file["units/spike_times"]
+            for i in range(len(self)):
+                start, stop = self._bounds(i)
+                yield np.asarray(dataset[start:stop], dtype=np.float64)
+
+    def __repr__(self) -> str:
+        return f"NWBSpikeTimes({str(self._path)!r}, n_units={len(self)})"
+
+
+def _scalar_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns holding lists, arrays or references (tags, timeseries, ...)."""
+    keep = []
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object and any(
+            not isinstance(v, (str, bytes, bool, int, float, np.generic)) for v in values
+        ):
+            continue
+        keep.append(column)
+    return table[keep]
+
+
+def _read_one(path: Path) -> Recording:
+    # Imported here: pynwb takes a second to import and only NWB users need it.
+    from pynwb import NWBHDF5IO
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with NWBHDF5IO(str(path), "r") as io:
+        nwbfile = io.read()
+        subject = nwbfile.subject.subject_id if nwbfile.subject is not None else None
+        if not subject:
+            raise ValueError(
+                f"{path}: no subject id (nwbfile.subject.subject_id); set it when writing, "
+                "e.g. NWBFile.subject = pynwb.file.Subject(subject_id='R1', ...), or build "
+                "the recording with neuromix.from_arrays(..., subject='R1')"
+            )
+        subject = str(subject)
+        pre = f"{path}: {_prefix(subject)}"
+        if nwbfile.trials is None:
+            raise ValueError(f"{pre}trials: the file has no trials table (nwbfile.trials)")
+        trials = _scalar_columns(nwbfile.trials.to_dataframe())
+        if _TRIAL_ID in trials.columns:
+            trials = trials.set_index(_TRIAL_ID)
+        units = nwbfile.units
+        if units is None or "spike_times" not in units.colnames:
+            raise ValueError(f"{pre}spike_times: the file has no units table with spike_times")
+        if _UNIT_NAME in units.colnames:
+            unit_ids = np.asarray([str(v) for v in units[_UNIT_NAME].data[:]])
+        else:
+            unit_ids = np.asarray(units.id.data[:])
+        resolution = units.resolution
+        if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
+            resolution = None
+        metadata = {
+            "source": str(path),
+            "identifier": nwbfile.identifier,
+            "session_description": nwbfile.session_description,
+            "session_start_time": nwbfile.session_start_time,
+            "species": nwbfile.subject.species,
+            "sex": nwbfile.subject.sex,
+            "age": nwbfile.subject.age,
+        }
+    with h5py.File(path, "r") as file:
+        ends = file["units/spike_times_index"][:]
+    return Recording(
+        subject=subject,
+        spike_times=NWBSpikeTimes(path, ends),
+        unit_ids=_check_unit_ids(unit_ids, len(ends), subject),
+        trials=_check_trials(trials, subject),
+        time_resolution=None if resolution is None else float(resolution),
+        metadata={k: v for k, v in metadata.items() if v is not None},
+    )
+
+
+def read_nwb(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, Recording]:
+    """Read one recording per NWB file, with lazy spike times.
+
+    Parameters
+    ----------
+    paths : path-like or sequence of path-likes
+        One file per subject.
+
+    Returns
+    -------
+    dict of str to Recording
+        Keyed by subject id, in the order of ``paths``. Trials come from
+        ``nwbfile.trials`` (index = trial ids; columns holding lists or references are
+        left out); unit ids from the ``unit_name`` column when present, else the units
+        table's ids; ``time_resolution`` from the units table's ``resolution``;
+        ``spike_times`` is an :class:`NWBSpikeTimes` that reads a unit only when it is
+        binned. ``metadata`` holds the source path, identifier, session description
+        and start time, and the subject's species, sex and age.
+
+    Raises
+    ------
+    ValueError
+        When a file has no subject id, no trials or no units, or two files hold the same
+        subject.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from neuromix.data import from_arrays
+    >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0], "odor": ["A"]})
+    >>> rec = from_arrays([np.array([0.1, 0.2])], trials, subject="R1")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     recordings = read_nwb([write_nwb(rec, f"{folder}/r1.nwb")])
+    >>> recordings
+    {'R1': Recording(subject='R1', n_units=1, n_trials=1, labels=['odor'])}
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    recordings: dict[str, Recording] = {}
+    sources: dict[str, Path] = {}
+    for path in paths:
+        path = Path(path)
+        recording = _read_one(path)
+        if recording.subject in recordings:
+            raise ValueError(
+                f"{_prefix(recording.subject)}found in two files, {sources[recording.subject]} "
+                f"and {path}; give one file per subject"
+            )
+        recordings[recording.subject] = recording
+        sources[recording.subject] = path
+    return recordings
+
+
+def _label_values(values: pd.Series, column: str, subject: str) -> tuple[np.ndarray, str]:
+    """Values of a trial label column as a numpy array NWB can store, and their kind."""
+    pre = _prefix(subject)
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.to_numpy(dtype=bool), "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return values.to_numpy(dtype=np.int64), "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return values.to_numpy(dtype=np.float64), "float"
+    if values.isna().any():
+        raise ValueError(
+            f"{pre}trials: column {column!r} has missing values; NWB cannot hold them"
+        )
+    if pd.api.types.is_string_dtype(dtype) or all(isinstance(v, str) for v in values):
+        return np.asarray([str(v) for v in values], dtype=object), "str"
+    raise TypeError(
+        f"{pre}trials: column {column!r} of dtype {dtype} cannot be written to NWB; use bool, "
+        "int, float or str"
+    )
+
+
+def _build_nwbfile(
+    recording: Recording,
+    session_start_time: datetime | None,
+    session_description: str | None,
+) -> Any:
+    from pynwb import NWBFile
+    from pynwb.file import Subject
+    from pynwb.misc import Units
+
+    subject = recording.subject
+    meta = recording.metadata
+    start = session_start_time or meta.get("session_start_time")
+    if not isinstance(start, datetime):
+        # NWB requires a start time; "now" is honest about not knowing it and passes the
+        # inspector's checks (a placeholder such as 1970 does not).
+        start = datetime.now(UTC).replace(microsecond=0)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    description = (
+        session_description
+        or meta.get("session_description")
+        or f"Spike trains and trials of subject {subject}, written by neuromix"
+    )
+    nwbfile = NWBFile(
+        session_description=str(description),
+        identifier=str(uuid.uuid4()),
+        session_start_time=start,
+    )
+    nwbfile.subject = Subject(
+        subject_id=subject,
+        species=str(meta.get("species", DEFAULT_SPECIES)),
+        # "U" (unknown) and "P0D/" (an open-ended age range) are the NWB forms of
+        # "not recorded" that still validate.
+        sex=str(meta.get("sex", "U")),
+        age=str(meta.get("age", "P0D/")),
+        description=str(meta.get("subject_description", f"subject {subject}")),
+    )
+
+    trials = recording.trials
+    labels = [c for c in trials.columns if c not in ("start_time", "stop_time")]
+    columns = {c: _label_values(trials[c], str(c), subject) for c in labels}
+    trial_ids = trials.index.to_numpy()
+    integer_ids = pd.api.types.is_integer_dtype(trials.index.dtype)
+    if not integer_ids:
+        columns[_TRIAL_ID] = (np.asarray([str(v) for v in trial_ids], dtype=object), "str")
+    for name, (_, kind) in columns.items():
+        nwbfile.add_trial_column(name=str(name), description=f"trial label {name} ({kind})")
+    start_times = trials["start_time"].to_numpy(dtype=np.float64)
+    stop_times = trials["stop_time"].to_numpy(dtype=np.float64)
+    for row in range(len(trials)):
+        extra = {str(name): values[row] for name, (values, _) in columns.items()}
+        if integer_ids:
+            extra["id"] = int(trial_ids[row])
+        nwbfile.add_trial(
+            start_time=float(start_times[row]), stop_time=float(stop_times[row]), **extra
+        )
+
+    units = Units(
+        name="units",
+        description=f"sorted units of subject {subject}",
+        resolution=recording.time_resolution,
+    )
+    nwbfile.units = units
+    unit_ids = np.asarray(recording.unit_ids)
+    named = unit_ids.dtype.kind not in "iu"
+    if named:
+        units.add_column(name=_UNIT_NAME, description="unit identifier")
+    # Each unit is read once, in order (lazy units from another file included).
+    for u, times in enumerate(recording.spike_times):
+        extra = {_UNIT_NAME: str(unit_ids[u])} if named else {"id": int(unit_ids[u])}
+        units.add_unit(spike_times=np.asarray(times, dtype=np.float64), **extra)
+    return nwbfile
+
+
+def _place_new(temporary: str, path: Path) -> None:
+    """Move ``temporary`` to ``path`` unless ``path`` exists (FileExistsError)."""
+    try:
+        # A hard link never replaces an existing file: no race with another writer
+        # between the existence check and the move.
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # File systems without hard links: check, then move.
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temporary, path)
+
+
+def write_nwb(
+    recording: Recording,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    session_start_time: datetime | None = None,
+    session_description: str | None = None,
+) -> Path:
+    """Write a recording to an NWB file: units, trials and subject.
+
+    Parameters
+    ----------
+    recording : Recording
+        What to write. Spike times go to the Units table (with ``resolution`` =
+        ``time_resolution`` when known); unit ids become the units table's ids when they
+        are integers, else a ``unit_name`` column; every label column of the trial table
+        (bool, int, float or str) becomes a trials column; non-integer trial ids a
+        ``trial_id`` column.
+    path : path-like
+        Destination file (``.nwb``).
+    overwrite : bool, default False
+        Replace an existing file; otherwise an existing file is an error.
+    session_start_time : datetime, optional
+        Start of the session; else ``metadata["session_start_time"]``, else the
+        current time (NWB requires one). Naive datetimes are taken as UTC.
+    session_description : str, optional
+        Else ``metadata["session_description"]``, else a generic description.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Notes
+    -----
+    The subject gets ``species`` (``metadata["species"]``, default "Rattus
+    norvegicus"), ``sex`` (default "U", unknown) and ``age`` (default "P0D/", an
+    open-ended range) so that the file passes nwbinspector's checks. The file is
+    written to a temporary file in the destination folder and moved into place with
+    :func:`os.replace`: a failed write never leaves a partial file at ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from neuromix.data import from_arrays
+    >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0], "correct": [True]})
+    >>> rec = from_arrays([np.array([0.1, 0.2])], trials, subject="R1", time_resolution=1e-4)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     print(write_nwb(rec, f"{folder}/r1.nwb").name)
+    r1.nwb
+    """
+    from pynwb import NWBHDF5IO
+
+    if not isinstance(recording, Recording):
+        raise TypeError(f"recording: expected a Recording, got {type(recording).__name__}")
+    path = Path(path)
+    pre = _prefix(recording.subject)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{pre}{path} exists; pass overwrite=True to replace it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{pre}{path.parent}: no such folder")
+    nwbfile = _build_nwbfile(recording, session_start_time, session_description)
+    # Same folder, so that os.replace is a rename; ".nwb" suffix keeps pynwb quiet.
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.stem}.", suffix=".partial.nwb"
+    )
+    os.close(handle)
+    try:
+        with NWBHDF5IO(temporary, "w") as io:
+            io.write(nwbfile)
+        # mkstemp creates the file private (0600); give it the mode of the file it
+        # replaces, or the usual 0644.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            _place_new(temporary, path)
+    except FileExistsError:
+        raise FileExistsError(f"{pre}{path} exists; pass overwrite=True to replace it") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
