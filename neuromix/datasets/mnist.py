@@ -63,18 +63,20 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _header(raw: bytes, path: Path, magic: int, n_dims: int) -> tuple[int, ...]:
+    # The magic number first: a labels file passed as images should say so, not
+    # "too short".
+    found = int(np.frombuffer(raw[:4], dtype=">u4")[0]) if len(raw) >= 4 else None
+    if found != magic:
+        raise ValueError(
+            f"{path}: magic number {found}, expected {magic} "
+            f"({'images' if magic == _IMAGES_MAGIC else 'labels'} idx file)"
+        )
     size = 4 * (1 + n_dims)
     if len(raw) < size:
         raise ValueError(
             f"{path}: file of {len(raw)} bytes is shorter than its {size}-byte header"
         )
-    words = np.frombuffer(raw[:size], dtype=">u4")
-    if int(words[0]) != magic:
-        raise ValueError(
-            f"{path}: magic number {int(words[0])}, expected {magic} "
-            f"({'images' if magic == _IMAGES_MAGIC else 'labels'} idx file)"
-        )
-    return tuple(int(w) for w in words[1:])
+    return tuple(int(w) for w in np.frombuffer(raw[4:size], dtype=">u4"))
 
 
 def load_mnist_idx(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
