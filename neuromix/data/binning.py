@@ -392,10 +392,10 @@ def _select_binned(
     if i1 <= i0:
         raise ValueError(f"{_prefix(subject)}stop ({stop!r}) must be greater than start")
     if i0 < 0 or i1 > n_time:
-        last = first + n_time * own
+        covered = [float(np.round(first, 9)), float(np.round(first + n_time * own, 9))]
         raise ValueError(
             f"{_prefix(subject)}[start, stop) = [{start!r}, {stop!r}) runs outside the "
-            f"binned data, which covers [{np.round(first, 9)!r}, {np.round(last, 9)!r}) s"
+            f"binned data, which covers [{covered[0]!r}, {covered[1]!r}) s"
         )
     if (i1 - i0) % factor:
         raise ValueError(

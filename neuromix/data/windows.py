@@ -130,10 +130,12 @@ def sliding_windows(
     i0 = 0 if start is None else _grid_index(start, first, bin_size, "start", subject)
     i1 = n_time if stop is None else _grid_index(stop, first, bin_size, "stop", subject)
     if not 0 <= i0 < i1 <= n_time:
-        last = np.round(first + n_time * bin_size, 9)
+        lo = first if start is None else start
+        hi = float(np.round(first + n_time * bin_size, 9))
         raise ValueError(
-            f"{_prefix(subject)}[start, stop) = [{start!r}, {stop!r}) is empty or outside "
-            f"the binned data, which covers [{np.round(first, 9)!r}, {last!r}) s"
+            f"{_prefix(subject)}[start, stop) = [{lo!r}, {hi if stop is None else stop!r}) "
+            f"is empty or outside the binned data, which covers "
+            f"[{float(np.round(first, 9))!r}, {hi!r}) s"
         )
     window_bins, step_bins, n = _window_bins(i1 - i0, window, step, bin_size, subject)
 
