@@ -188,6 +188,8 @@ def _index_array(index, length: int) -> tuple[np.ndarray, bool]:
         return np.arange(length)[index], False
     scalar = np.ndim(index) == 0
     array = np.atleast_1d(np.asarray(index))
+    if array.size == 0:
+        array = array.astype(np.int64)  # [] parses as float
     if array.dtype == bool:
         raise TypeError("boolean masks are not supported as indices; use np.flatnonzero")
     if not np.issubdtype(array.dtype, np.integer):

@@ -363,6 +363,7 @@ def test_batches_do_not_depend_on_order_or_chunking(monkeypatch):
     part, part_labels = data[index]
     np.testing.assert_array_equal(part["m1"], whole["m1"][index])
     np.testing.assert_array_equal(part_labels, labels[index])
+    assert data[[]][0]["m0"].shape == (0, 3, 28, 28)
     single, label = data[20]
     assert single["m0"].shape == (3, 28, 28) and isinstance(label, int)
     np.testing.assert_array_equal(single["m0"], whole["m0"][20])
