@@ -1,0 +1,149 @@
+"""Input checks done once, at the boundary, with messages that name the subject and field.
+
+Allowed parameter values are declared as data (like scikit-learn's
+``_parameter_constraints``) and checked by :func:`check_params`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Interval", "Options", "check_params", "check_subject_arrays"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number of ``kind`` (int or float) in [low, high] (``None``: unbounded)."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def __call__(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if self.kind is int and not float(value).is_integer():
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or value <= self.high
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.kind is int else "a number"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low}")
+        if self.high is not None:
+            parts.append(f"<= {self.high}")
+        return f"{kind} {' and '.join(parts)}".strip()
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values."""
+
+    values: tuple
+
+    def __call__(self, value: Any) -> bool:
+        try:
+            return value in self.values
+        except TypeError:
+            return False
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Check:
+    """Any predicate with a description of what it accepts."""
+
+    predicate: Callable[[Any], bool]
+    description: str
+
+    def __call__(self, value: Any) -> bool:
+        return bool(self.predicate(value))
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def check_params(params: Mapping[str, Any], constraints: Mapping[str, Any]) -> None:
+    """Raise ValueError for the first parameter that meets none of its constraints.
+
+    ``constraints[name]`` is one constraint or a list of alternatives.
+
+    Examples
+    --------
+    >>> check_params({"beta": -1.0}, {"beta": Interval(float, 0)})
+    Traceback (most recent call last):
+    ...
+    ValueError: beta must be a number >= 0, got -1.0
+    """
+    for name, constraint in constraints.items():
+        alternatives = constraint if isinstance(constraint, list) else [constraint]
+        value = params[name]
+        if not any(c(value) for c in alternatives):
+            allowed = " or ".join(str(c) for c in alternatives)
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def check_subject_arrays(
+    X: Any, *, what: str = "X", paired: bool = True, allow_integer: bool = True
+) -> dict[str, np.ndarray]:
+    """Validate a mapping subject -> array ``(n_samples, ...)``; return numpy arrays.
+
+    Checks: a non-empty mapping with string keys; numeric arrays with at least one
+    sample axis; finite values; equal sample counts when ``paired``. Arrays are not
+    copied unless a conversion is needed; the caller's objects are never modified.
+    """
+    if not isinstance(X, Mapping):
+        raise TypeError(
+            f"{what} must be a mapping subject -> array of shape (n_samples, ...), "
+            f"got {type(X).__name__}"
+        )
+    if len(X) == 0:
+        raise ValueError(f"{what} must hold at least one subject")
+    arrays: dict[str, np.ndarray] = {}
+    for subject, value in X.items():
+        if not isinstance(subject, str):
+            raise TypeError(f"{what}: subject names must be strings, got {subject!r}")
+        arr = np.asarray(value)
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.floating)
+            or np.issubdtype(arr.dtype, np.integer)
+            or np.issubdtype(arr.dtype, np.bool_)
+        ):
+            raise TypeError(f"subject {subject!r}: {what} must be numeric, got dtype {arr.dtype}")
+        if arr.ndim < 2:
+            raise ValueError(
+                f"subject {subject!r}: {what} must have shape (n_samples, n_features, ...), "
+                f"got shape {arr.shape}"
+            )
+        if arr.shape[0] == 0:
+            raise ValueError(f"subject {subject!r}: {what} has no samples")
+        if np.issubdtype(arr.dtype, np.floating):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                where = np.argwhere(bad)[0]
+                kind = "NaN" if np.isnan(arr[tuple(where)]) else "infinite values"
+                raise ValueError(
+                    f"subject {subject!r}: {what} contains {kind} "
+                    f"(first at sample {where[0]}, feature {tuple(where[1:])})"
+                )
+        arrays[subject] = arr
+    if paired:
+        counts = {s: a.shape[0] for s, a in arrays.items()}
+        if len(set(counts.values())) > 1:
+            listing = ", ".join(f"{s!r}: {n}" for s, n in counts.items())
+            raise ValueError(
+                f"{what}: sample counts differ between subjects ({listing}); rows must be "
+                "paired samples"
+            )
+    return arrays

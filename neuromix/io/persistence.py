@@ -1,0 +1,168 @@
+"""Saving and loading fitted models without pickle.
+
+A saved model is one zip file holding ``config.json`` (plain JSON: the class, its
+parameters, the fitted subjects and shapes, the history and the package version) and
+``weights.pt`` (torch tensors only, read back with ``torch.load(weights_only=True)``,
+which refuses arbitrary pickled objects). Files are written to a temporary path and
+moved into place, so an interrupted save never leaves a half-written model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from neuromix._version import __version__
+
+__all__ = ["FORMAT_VERSION", "load", "save_model", "write_atomic"]
+
+#: Version of the file layout; a file of another layout version is refused.
+FORMAT_VERSION = 1
+_MAGIC = "neuromix-model"
+
+
+def write_atomic(path: str | os.PathLike, write, *, overwrite: bool = False) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
+
+    Refuses to replace an existing ``path`` unless ``overwrite``.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _jsonable_params(params: dict) -> dict:
+    from neuromix.models.likelihoods import Likelihood
+    from neuromix.models.methods.base import Method
+
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, Method):
+            value = value.name
+            out["method_params"] = params["method"].config()
+        elif isinstance(value, Likelihood):
+            value = value.config()
+        elif isinstance(value, dict):
+            value = {k: (v.config() if isinstance(v, Likelihood) else v) for k, v in value.items()}
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, torch.device):
+            value = str(value)
+        if key not in out:
+            out[key] = value
+    return out
+
+
+def save_model(model, path, *, overwrite: bool = False) -> Path:
+    """Save a fitted estimator (anything with ``_get_state``) to ``path``."""
+    config, tensors = model._get_state()
+    config = {
+        "format": _MAGIC,
+        "format_version": FORMAT_VERSION,
+        "neuromix_version": __version__,
+        "class": type(model).__name__,
+        **config,
+    }
+    config["params"] = _jsonable_params(config["params"])
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
+    text = json.dumps(config, indent=1, default=_json_default)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("config.json", text)
+            zf.writestr("weights.pt", buffer.getvalue())
+
+    return write_atomic(path, write, overwrite=overwrite)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a model config")
+
+
+def _classes() -> dict:
+    from neuromix.training.estimator import MultimodalVAE
+
+    classes = {"MultimodalVAE": MultimodalVAE}
+    try:
+        from neuromix.recordings import NeuralModel
+
+        classes["NeuralModel"] = NeuralModel
+    except ImportError:  # pragma: no cover - the recordings layer is optional here
+        pass
+    return classes
+
+
+def load(path, *, device: str = "auto"):
+    """Load a model saved with ``save`` (never unpickles arbitrary objects).
+
+    Parameters
+    ----------
+    path : str or path-like
+    device : str, default="auto"
+        Where to put the weights.
+
+    Examples
+    --------
+    >>> import neuromix as nm, tempfile, os
+    >>> X, _ = nm.datasets.make_multiview(n_samples=100, seed=0)
+    >>> vae = nm.MultimodalVAE(epochs=1, progress=False).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.nmx")
+    >>> _ = vae.save(path)
+    >>> nm.load(path).subjects_
+    ('a', 'b', 'c')
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if not {"config.json", "weights.pt"} <= names:
+                raise ValueError(
+                    f"{path}: not a neuromix model (config.json or weights.pt missing)"
+                )
+            config = json.loads(zf.read("config.json"))
+            raw = zf.read("weights.pt")
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path}: not a neuromix model file (not a zip archive)") from None
+    if config.get("format") != _MAGIC:
+        raise ValueError(f"{path}: not a neuromix model file")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: saved by neuromix {config.get('neuromix_version')} in file format "
+            f"{config.get('format_version')}; this neuromix ({__version__}) reads format "
+            f"{FORMAT_VERSION}. Load it with the version that wrote it and refit, or re-save."
+        )
+    try:
+        tensors = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError (or others) for unsafe content
+        raise ValueError(
+            f"{path}: refused to load weights.pt: it holds objects other than tensors "
+            f"({type(err).__name__}). neuromix never unpickles arbitrary objects."
+        ) from None
+    classes = _classes()
+    cls = classes.get(config.get("class"))
+    if cls is None:
+        raise ValueError(f"{path}: unknown model class {config.get('class')!r}")
+    return cls._from_state(config, tensors, device=device)

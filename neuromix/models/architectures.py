@@ -1,0 +1,192 @@
+"""Building every subject's encoder and decoder from the data shapes.
+
+Architectures are chosen by name per subject:
+
+``"mlp"``
+    The paper's spike network (DESIGN.md section 1). Encoder ``Linear(D, h1)-LReLU-
+    Linear(h1, h2)-LReLU-Linear(h2, latent)-LReLU`` then a ``Linear(latent, 2 latent)``
+    head for mean and log-variance; decoder ``Linear(latent, h2)-LReLU-Linear(h2, h1)-
+    LReLU-Linear(h1, D)``, with h1 = h2 = D by default (``hidden=(1.0, 1.0)``: floats are
+    multiples of D, ints are absolute widths). All MLP subjects share one
+    :class:`~neuromix.models.networks.BatchedMLP`.
+``"image"``
+    ResNet-style conv pair for 3 x 28 x 28 images.
+``"text"``
+    1-D conv pair for character codes (categorical likelihood).
+``"auto"``
+    ``"image"`` for (C, 28, 28) data, ``"text"`` for 1-D categorical codes, else ``"mlp"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from neuromix.models.likelihoods import Categorical, Likelihood
+from neuromix.models.networks import (
+    BatchedMLP,
+    ImageDecoder,
+    ImageEncoder,
+    ModuleStack,
+    TextDecoder,
+    TextEncoder,
+)
+
+__all__ = ["ARCHITECTURES", "SubjectStack", "build_networks", "resolve_architecture"]
+
+ARCHITECTURES = ("auto", "mlp", "image", "text")
+
+
+class SubjectStack(nn.Module):
+    """Routes each subject to the part (batched MLP or conv stack) that holds its network.
+
+    Inputs and outputs are lists over all subjects (``None`` where not evaluated). MLP
+    parts see flattened inputs; their outputs are reshaped to ``out_shapes``.
+    """
+
+    def __init__(
+        self,
+        n_subjects: int,
+        parts: Sequence[tuple[Sequence[int], nn.Module, bool]],
+        out_shapes: Sequence[tuple[int, ...]],
+    ):
+        super().__init__()
+        self.n_subjects = n_subjects
+        self.index = [list(idx) for idx, _, _ in parts]
+        self.flat = [flat for _, _, flat in parts]
+        self.parts = nn.ModuleList(part for _, part, _ in parts)
+        self.out_shapes = [tuple(s) for s in out_shapes]
+
+    def forward(self, inputs: Sequence[Tensor | None]) -> list[Tensor | None]:
+        outputs: list[Tensor | None] = [None] * self.n_subjects
+        for idx, part, flat in zip(self.index, self.parts, self.flat, strict=True):
+            xs = [inputs[m] for m in idx]
+            if all(x is None for x in xs):
+                continue
+            if flat:
+                xs = [None if x is None else x.reshape(x.shape[0], -1) for x in xs]
+            for m, out in zip(idx, part(xs), strict=True):
+                if out is not None:
+                    outputs[m] = out.reshape(out.shape[0], *self.out_shapes[m])
+        return outputs
+
+
+def resolve_architecture(
+    name: str, shape: tuple[int, ...], likelihood: Likelihood, subject: str
+) -> str:
+    """The concrete architecture of one subject (``"auto"`` resolved), with checks."""
+    if name not in ARCHITECTURES:
+        raise ValueError(
+            f"subject {subject!r}: unknown architecture {name!r}; available: "
+            f"{', '.join(ARCHITECTURES)}"
+        )
+    if name == "auto":
+        if len(shape) == 3 and shape[1:] == (28, 28):
+            name = "image"
+        elif len(shape) == 1 and isinstance(likelihood, Categorical):
+            name = "text"
+        else:
+            name = "mlp"
+    if name == "image" and (len(shape) != 3 or shape[1:] != (28, 28)):
+        raise ValueError(
+            f"subject {subject!r}: architecture 'image' needs (channels, 28, 28) samples, "
+            f"got {shape}; use architecture='mlp' for other shapes"
+        )
+    if name == "text" and (len(shape) != 1 or not isinstance(likelihood, Categorical)):
+        raise ValueError(
+            f"subject {subject!r}: architecture 'text' needs 1-D integer codes and a "
+            "categorical likelihood"
+        )
+    return name
+
+
+def _hidden_widths(hidden: Sequence[float | int], d: int) -> list[int]:
+    return [max(1, round(h * d)) if isinstance(h, float) else int(h) for h in hidden]
+
+
+def build_networks(
+    shapes: Sequence[tuple[int, ...]],
+    likelihoods: Sequence[Likelihood],
+    architectures: Sequence[str],
+    latent_dim: int,
+    *,
+    hidden: Sequence[float | int] = (1.0, 1.0),
+    max_padding: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[SubjectStack, SubjectStack]:
+    """Encoders (outputs ``2 * latent_dim``) and decoders (outputs the likelihood's params)."""
+    n = len(shapes)
+    param_shapes = [
+        tuple(lik.n_params(tuple(s))) for s, lik in zip(shapes, likelihoods, strict=True)
+    ]
+    mlp = [m for m in range(n) if architectures[m] == "mlp"]
+    enc_parts, dec_parts = [], []
+    if mlp:
+        enc_sizes, dec_sizes = [], []
+        for m in mlp:
+            d_in = math.prod(shapes[m])
+            widths = _hidden_widths(hidden, d_in)
+            enc_sizes.append([d_in, *widths, latent_dim, 2 * latent_dim])
+            dec_sizes.append([latent_dim, *widths[::-1], math.prod(param_shapes[m])])
+        # The paper's encoder has an activation after the latent-sized layer too, which
+        # the head follows: that is what BatchedMLP does with the head as its last layer.
+        enc_parts.append(
+            (mlp, BatchedMLP(enc_sizes, max_padding=max_padding, generator=generator), True)
+        )
+        dec_parts.append(
+            (mlp, BatchedMLP(dec_sizes, max_padding=max_padding, generator=generator), True)
+        )
+    for m in range(n):
+        with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
+            convs = _conv_pair(
+                architectures[m], shapes[m], param_shapes[m], likelihoods[m], latent_dim
+            )
+        if convs is None:
+            continue
+        enc, dec = convs
+        if generator is not None:
+            _reinit(enc, generator)
+            _reinit(dec, generator)
+        enc_parts.append(([m], ModuleStack([enc]), False))
+        dec_parts.append(([m], ModuleStack([dec]), False))
+    enc_shapes = [(2 * latent_dim,)] * n
+    return SubjectStack(n, enc_parts, enc_shapes), SubjectStack(n, dec_parts, param_shapes)
+
+
+def _conv_pair(architecture, shape, param_shape, likelihood, latent_dim):
+    if architecture == "image":
+        return ImageEncoder(latent_dim, channels=shape[0]), ImageDecoder(
+            latent_dim, channels=param_shape[0]
+        )
+    if architecture == "text":
+        k = likelihood.n_classes
+        return (
+            TextEncoder(latent_dim, n_symbols=k, length=shape[0]),
+            TextDecoder(latent_dim, n_symbols=k, length=shape[0]),
+        )
+    return None
+
+
+def _reinit(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-draw every parameter from its PyTorch default distribution with ``generator``."""
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(
+                sub, nn.Linear | nn.Conv1d | nn.Conv2d | nn.ConvTranspose1d | nn.ConvTranspose2d
+            ):
+                fan_in = (
+                    sub.weight[0].numel()
+                    if not isinstance(sub, nn.ConvTranspose1d | nn.ConvTranspose2d)
+                    else sub.weight.shape[1] * sub.weight[0, 0].numel()
+                )
+                bound = 1.0 / math.sqrt(fan_in)
+                sub.weight.copy_(
+                    (torch.rand(sub.weight.shape, generator=generator) * 2 - 1) * bound
+                )
+                if sub.bias is not None:
+                    sub.bias.copy_(
+                        (torch.rand(sub.bias.shape, generator=generator) * 2 - 1) * bound
+                    )

@@ -1,0 +1,283 @@
+"""Gaussian posterior math as pure tensor functions.
+
+Shape convention (used throughout :mod:`neuromix.models`)
+-----------------------------------------------------------
+``mu``, ``logvar``
+    ``(batch, subject, latent)``: the diagonal-Gaussian posterior
+    q_m(z | x_m) = N(mu[:, m], diag(exp(logvar[:, m]))) of every subject m.
+``mask``
+    ``(batch, subject)`` bool: True where subject m is present in sample b.
+    Absent subjects are ignored by every aggregation and divergence; every row
+    must have at least one present subject.
+Results over subjects keep the subject axis (``(batch, subject)``); joint
+posteriors drop it (``(batch, latent)``); mixture components use a component
+axis in its place (``(batch, component, latent)``). Divergences are summed over
+the latent axis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "average",
+    "kl_normal",
+    "kl_standard_normal",
+    "log_normal",
+    "mixture_kl_mc",
+    "mixture_kl_pairwise",
+    "mixture_moments",
+    "product_of_experts",
+    "reparameterize",
+    "subsets",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def kl_normal(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor) -> Tensor:
+    """KL(N(mu_q, var_q) || N(mu_p, var_p)) of diagonal Gaussians, summed over the last axis.
+
+    Closed form: 1/2 sum_j [logvar_p - logvar_q + (var_q + (mu_q - mu_p)^2) / var_p - 1].
+    Inputs broadcast against each other.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kl_normal(torch.zeros(3), torch.zeros(3), torch.zeros(3), torch.zeros(3))
+    tensor(0.)
+    """
+    return 0.5 * torch.sum(
+        logvar_p
+        - logvar_q
+        + (torch.exp(logvar_q) + (mu_q - mu_p) ** 2) * torch.exp(-logvar_p)
+        - 1.0,
+        dim=-1,
+    )
+
+
+def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, var) || N(0, I)) summed over the last axis.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kl_standard_normal(torch.tensor([1.0]), torch.tensor([0.0]))
+    tensor(0.5000)
+    """
+    return 0.5 * torch.sum(torch.exp(logvar) + mu**2 - 1.0 - logvar, dim=-1)
+
+
+def log_normal(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """Log density of z under N(mu, diag(exp(logvar))), summed over the last axis."""
+    return -0.5 * torch.sum(_LOG_2PI + logvar + (z - mu) ** 2 * torch.exp(-logvar), dim=-1)
+
+
+def reparameterize(
+    mu: Tensor,
+    logvar: Tensor,
+    n_samples: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Draw z = mu + sigma * eps with eps ~ N(0, I), differentiable in mu and logvar.
+
+    With ``n_samples`` a leading sample axis is added: ``(n_samples, *mu.shape)``.
+    """
+    shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
+    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def _as_float_mask(mask: Tensor | None, like: Tensor) -> Tensor:
+    if mask is None:
+        return torch.ones(like.shape[:2], dtype=like.dtype, device=like.device)
+    return mask.to(like.dtype)
+
+
+def product_of_experts(
+    mu: Tensor, logvar: Tensor, mask: Tensor | None = None, prior_expert: bool = True
+) -> tuple[Tensor, Tensor]:
+    """Precision-weighted product of the present subjects' Gaussians (Wu & Goodman 2018).
+
+    precision = sum_m T_m (+ 1 for the N(0, I) expert),
+    mean = sum_m T_m mu_m / precision, with T_m = 1 / var_m.
+
+    Parameters
+    ----------
+    mu, logvar : Tensor of shape (batch, subject, latent)
+    mask : bool Tensor of shape (batch, subject), optional
+    prior_expert : bool
+        Include the N(0, I) expert.
+
+    Returns
+    -------
+    mu, logvar : Tensor of shape (batch, latent)
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu = torch.tensor([[[0.0], [2.0]]]); logvar = torch.zeros(1, 2, 1)
+    >>> product_of_experts(mu, logvar, prior_expert=False)
+    (tensor([[1.]]), tensor([[-0.6931]]))
+    """
+    weight = _as_float_mask(mask, mu).unsqueeze(-1)
+    precision = torch.exp(-logvar) * weight
+    total = precision.sum(dim=1)
+    weighted_mean = (precision * mu).sum(dim=1)
+    if prior_expert:
+        total = total + 1.0
+    return weighted_mean / total, -torch.log(total)
+
+
+def average(mu: Tensor, logvar: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Mean of the present subjects' means and of their standard deviations (Hosoya 2018).
+
+    The paper's AVG posterior N(mean_m mu_m, mean_m sigma_m): the *standard deviations*
+    are averaged, not the variances.
+
+    Returns
+    -------
+    mu, logvar : Tensor of shape (batch, latent)
+
+    Examples
+    --------
+    >>> import torch, math
+    >>> mu = torch.tensor([[[0.0], [2.0]]])
+    >>> logvar = torch.log(torch.tensor([[[1.0], [9.0]]]))  # sigma 1 and 3
+    >>> m, lv = average(mu, logvar)
+    >>> m.item(), round(math.exp(0.5 * lv.item()), 4)
+    (1.0, 2.0)
+    """
+    weight = _as_float_mask(mask, mu).unsqueeze(-1)
+    count = weight.sum(dim=1)
+    mean = (mu * weight).sum(dim=1) / count
+    std = (torch.exp(0.5 * logvar) * weight).sum(dim=1) / count
+    return mean, 2.0 * torch.log(std)
+
+
+def mixture_moments(
+    mu: Tensor, logvar: Tensor, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Mean and diagonal variance of the equal-weight mixture of the present Gaussians.
+
+    mean = 1/M sum_m mu_m; var = 1/M sum_m (var_m + mu_m^2) - mean^2. Inputs
+    ``(batch, component, latent)``, outputs ``(batch, latent)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu = torch.tensor([[[-1.0], [1.0]]]); logvar = torch.zeros(1, 2, 1)
+    >>> m, lv = mixture_moments(mu, logvar)
+    >>> m.item(), lv.exp().item()
+    (0.0, 2.0)
+    """
+    weight = _as_float_mask(mask, mu).unsqueeze(-1)
+    count = weight.sum(dim=1)
+    mean = (mu * weight).sum(dim=1) / count
+    second = ((torch.exp(logvar) + mu**2) * weight).sum(dim=1) / count
+    return mean, torch.log(torch.clamp(second - mean**2, min=torch.finfo(mu.dtype).tiny))
+
+
+def _mixture_log_weights(mask: Tensor, alpha: float, like: Tensor) -> tuple[Tensor, Tensor]:
+    """Log weights of h = alpha N(0, I) + (1 - alpha) / M_b sum_k q_k over present k.
+
+    Returns the per-subject log weights ``(batch, subject)`` (-inf where absent) and the
+    log weight of the standard-normal component ``(batch,)`` (-inf when alpha = 0).
+    """
+    weight = _as_float_mask(mask, like)
+    count = weight.sum(dim=1, keepdim=True)
+    log_w = torch.log(weight * (1.0 - alpha) / count)
+    log_w0 = torch.full_like(count[:, 0], math.log(alpha) if alpha > 0 else -math.inf)
+    return log_w, log_w0
+
+
+def mixture_kl_mc(
+    mu: Tensor,
+    logvar: Tensor,
+    mask: Tensor | None = None,
+    *,
+    n_samples: int = 1,
+    alpha: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Monte-Carlo estimate of KL(q_m || h) for every subject m (the MMVM rate, "mc").
+
+    h(z) = alpha N(z; 0, I) + (1 - alpha) / M sum_k q_k(z) over the M present subjects
+    (the paper's Eq. 2 when alpha = 0). With z ~ q_m drawn by reparameterisation the
+    estimate log q_m(z) - log h(z) is unbiased; log h uses a log-sum-exp over the
+    components. Gradients flow into every component: no stop-gradient on the prior.
+
+    Returns
+    -------
+    Tensor of shape (batch, subject); zero where a subject is absent.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    z = reparameterize(mu, logvar, n_samples, generator)  # (S, B, M, L): z drawn from q_m
+    # log q_k(z_m) for every pair: (S, B, M [sample from m], M [evaluated under k])
+    log_q = log_normal(z.unsqueeze(-2), mu.unsqueeze(-3), logvar.unsqueeze(-3))
+    log_own = torch.diagonal(log_q, dim1=-2, dim2=-1)  # (S, B, M)
+    log_w, log_w0 = _mixture_log_weights(mask, alpha, mu)
+    terms = log_q + log_w.unsqueeze(-2)  # weights indexed by k
+    if alpha > 0:
+        log_std = log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) + log_w0[:, None]
+        terms = torch.cat([terms, log_std.unsqueeze(-1)], dim=-1)
+    log_h = torch.logsumexp(terms, dim=-1)
+    kl = (log_own - log_h).mean(dim=0)
+    return kl * _as_float_mask(mask, mu)
+
+
+def mixture_kl_pairwise(
+    mu: Tensor, logvar: Tensor, mask: Tensor | None = None, *, alpha: float = 0.0
+) -> Tensor:
+    """Closed-form Jensen upper bound of KL(q_m || h) (the MMVM rate, "pairwise").
+
+    KL is convex in its second argument, so
+    KL(q_m || sum_j w_j p_j) <= sum_j w_j KL(q_m || p_j) =
+    alpha KL(q_m || N(0, I)) + (1 - alpha) / M sum_k KL(q_m || q_k).
+    This is the estimator of the authors' released code.
+
+    Returns
+    -------
+    Tensor of shape (batch, subject); zero where a subject is absent.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu = torch.tensor([[[0.0], [1.0]]]); logvar = torch.zeros(1, 2, 1)
+    >>> mixture_kl_pairwise(mu, logvar)  # 1/2 (0 + 1/2) for each subject
+    tensor([[0.2500, 0.2500]])
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    weight = _as_float_mask(mask, mu)
+    count = weight.sum(dim=1, keepdim=True)
+    pair = kl_normal(mu.unsqueeze(2), logvar.unsqueeze(2), mu.unsqueeze(1), logvar.unsqueeze(1))
+    kl = (1.0 - alpha) * (pair * weight.unsqueeze(1)).sum(dim=2) / count
+    if alpha > 0:
+        kl = kl + alpha * kl_standard_normal(mu, logvar)
+    return kl * weight
+
+
+def subsets(n_subjects: int) -> Tensor:
+    """All 2^M - 1 non-empty subsets of M subjects as a bool matrix (subset, subject).
+
+    Ordered by size, then lexicographically.
+
+    Examples
+    --------
+    >>> subsets(2)
+    tensor([[ True, False],
+            [False,  True],
+            [ True,  True]])
+    """
+    rows = [
+        [m in combo for m in range(n_subjects)]
+        for size in range(1, n_subjects + 1)
+        for combo in itertools.combinations(range(n_subjects), size)
+    ]
+    return torch.tensor(rows, dtype=torch.bool)

@@ -1,0 +1,31 @@
+"""AVG (Hosoya 2018): the joint posterior averages means and standard deviations."""
+
+from __future__ import annotations
+
+from neuromix.models.gaussian import average
+from neuromix.models.methods._common import joint_component_plan
+from neuromix.models.methods.base import Method
+from neuromix.models.registry import register
+
+__all__ = ["Avg"]
+
+
+@register
+class Avg(Method):
+    """Joint posterior N(mean_m mu_m, (mean_m sigma_m)^2); rate KL(joint || N(0, I)).
+
+    Examples
+    --------
+    >>> import torch
+    >>> mu = torch.tensor([[[0.0], [2.0]]]); logvar = torch.zeros(1, 2, 1)
+    >>> Avg().joint(mu, logvar, torch.ones(1, 2, dtype=torch.bool))
+    (tensor([[1.]]), tensor([[0.]]))
+    """
+
+    name = "avg"
+
+    def plan(self, mu, logvar, mask, *, epoch=0, generator=None):
+        return joint_component_plan(*self.joint(mu, logvar, mask), mask)
+
+    def joint(self, mu, logvar, mask):
+        return average(mu, logvar, mask)

@@ -1,0 +1,80 @@
+"""What every aggregation/prior method provides, and the plan it hands to the model.
+
+A method is a small object chosen by name (see :func:`neuromix.models.get_method`). It
+never sees data or networks: given the unimodal posteriors ``(mu, logvar)`` of shape
+``(batch, subject, latent)`` and the ``mask`` of present subjects (the shape
+convention of :mod:`neuromix.models.gaussian`), it says
+
+* which latent distributions to sample for training (the *components*), which
+  subjects each component is decoded into and with what weight, and the rate term
+  (:meth:`Method.plan`);
+* which latent a subset of subjects yields at inference (:meth:`Method.joint`).
+
+The model then samples every component once, runs each subject's decoder on the
+components assigned to it (all subjects together, in batched operations) and
+forms ``sum_c sum_m weight[b, m, k] * nll_m(x_m | z_c) + beta * rate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import Tensor
+
+__all__ = ["Method", "Plan"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to sample, what to decode, and the rate, for one training batch.
+
+    Attributes
+    ----------
+    mu, logvar : Tensor of shape (batch, component, latent)
+        The latent distributions to sample once each.
+    decode : Tensor of int64, shape (subject, k)
+        ``decode[m]`` lists the components decoded by subject m's decoder. Every
+        subject decodes the same number ``k`` of components, so that all decoders
+        run together on ``(subject, batch * k, latent)``.
+    weight : Tensor of shape (batch, subject, k)
+        Weight of the reconstruction term ``nll_m(x_m | z_{decode[m, j]})``; zero for
+        absent subjects and unused components.
+    rate : Tensor of shape (batch,)
+        The rate term (multiplied by beta in the objective).
+    """
+
+    mu: Tensor
+    logvar: Tensor
+    decode: Tensor
+    weight: Tensor
+    rate: Tensor
+
+
+class Method:
+    """Base class of the six methods; subclasses set ``name`` and implement two methods."""
+
+    #: Registry name.
+    name: ClassVar[str] = ""
+    #: Smallest number of subjects the method is defined for.
+    min_subjects: ClassVar[int] = 1
+    #: Whether inference from a subset aggregates subjects into one joint latent.
+    aggregates: ClassVar[bool] = True
+
+    def plan(
+        self, mu: Tensor, logvar: Tensor, mask: Tensor, *, epoch: int = 0, generator=None
+    ) -> Plan:
+        """Components, decoding assignment and rate for a training batch."""
+        raise NotImplementedError
+
+    def joint(self, mu: Tensor, logvar: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Gaussian latent ``(batch, latent)`` inferred from the present subjects."""
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """The method's options as plain JSON-able data (for saving)."""
+        return {}
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({options})"

@@ -1,0 +1,39 @@
+"""MoE (Shi et al. 2019): mixture of the subjects' posteriors, stratified training."""
+
+from __future__ import annotations
+
+from neuromix.models.gaussian import mixture_moments
+from neuromix.models.methods._common import stratified_plan
+from neuromix.models.methods.base import Method
+from neuromix.models.registry import register
+
+__all__ = ["MoE"]
+
+
+@register
+class MoE(Method):
+    """Mixture of experts 1/M sum_m q_m.
+
+    Trained by stratified sampling: a sample of every present q_m is decoded into
+    every present subject; reconstruction and rate mean_m KL(q_m || N(0, I)) are
+    averaged over the components. Inference from a subset summarises the mixture of
+    its subjects by its mean and variance.
+
+    Examples
+    --------
+    >>> import torch
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> plan = MoE().plan(torch.zeros(1, 3, 2), torch.zeros(1, 3, 2), mask)
+    >>> plan.weight[0]  # rows: decoded subject, columns: component
+    tensor([[0.5000, 0.5000, 0.0000],
+            [0.5000, 0.5000, 0.0000],
+            [0.0000, 0.0000, 0.0000]])
+    """
+
+    name = "moe"
+
+    def plan(self, mu, logvar, mask, *, epoch=0, generator=None):
+        return stratified_plan(mu, logvar, mask, mask)
+
+    def joint(self, mu, logvar, mask):
+        return mixture_moments(mu, logvar, mask)

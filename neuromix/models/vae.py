@@ -1,0 +1,131 @@
+"""The multimodal VAE as a torch module: networks + method + likelihoods, no training loop.
+
+Data enter as a list over subjects of tensors ``(batch, *shape)`` (``None`` for a
+subject that is absent from the whole batch) plus the ``mask`` of the shape
+convention of :mod:`neuromix.models.gaussian`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from neuromix.models.gaussian import reparameterize
+from neuromix.models.likelihoods import Likelihood
+from neuromix.models.methods.base import Method
+
+__all__ = ["MultimodalModule"]
+
+
+class MultimodalModule(nn.Module):
+    """Encoders, decoders, likelihoods and a method, with the training objective.
+
+    Parameters
+    ----------
+    encoders, decoders : nn.Module
+        List-in, list-out networks over all subjects (see
+        :func:`neuromix.models.architectures.build_networks`): encoders output
+        ``2 * latent_dim`` (mean, log-variance), decoders the likelihood parameters.
+    likelihoods : sequence of Likelihood
+        One per subject.
+    method : Method
+        The aggregation/prior method.
+    latent_dim : int
+    recon_weights : sequence of float, optional
+        Weight of each subject's reconstruction term (default 1).
+    """
+
+    def __init__(
+        self,
+        encoders: nn.Module,
+        decoders: nn.Module,
+        likelihoods: Sequence[Likelihood],
+        method: Method,
+        latent_dim: int,
+        recon_weights: Sequence[float] | None = None,
+    ):
+        super().__init__()
+        self.encoders = encoders
+        self.decoders = decoders
+        self.likelihoods = list(likelihoods)
+        self.method = method
+        self.latent_dim = int(latent_dim)
+        n = len(self.likelihoods)
+        weights = [1.0] * n if recon_weights is None else [float(w) for w in recon_weights]
+        self.recon_weights = weights
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.likelihoods)
+
+    def encode(self, xs: Sequence[Tensor | None]) -> tuple[Tensor, Tensor, Tensor]:
+        """Unimodal posteriors of the given subjects.
+
+        Returns ``mu``, ``logvar`` of shape ``(batch, subject, latent)`` (zeros for absent
+        subjects) and the ``(batch, subject)`` mask of given subjects.
+        """
+        outs = self.encoders(xs)
+        present = [o for o in outs if o is not None]
+        if not present:
+            raise ValueError("at least one subject must be given")
+        if len(present) == len(outs):
+            h = torch.stack(outs, dim=1)
+            mask = torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
+        else:
+            zeros = torch.zeros_like(present[0])
+            h = torch.stack([zeros if o is None else o for o in outs], dim=1)
+            mask = torch.tensor([o is not None for o in outs], device=h.device)
+            mask = mask.expand(h.shape[0], -1)
+        mu, logvar = h.split(self.latent_dim, dim=-1)
+        return mu, logvar, mask
+
+    def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
+        """Likelihood parameters of every subject (or of ``subjects``) from z ``(n, latent)``
+        or from one latent per subject ``(subject, n, latent)``."""
+        targets = range(self.n_subjects) if subjects is None else subjects
+        inputs: list[Tensor | None] = [None] * self.n_subjects
+        for m in targets:
+            inputs[m] = z[m] if z.dim() == 3 else z
+        return self.decoders(inputs)
+
+    def loss(
+        self,
+        xs: Sequence[Tensor],
+        mask: Tensor | None = None,
+        *,
+        beta: float = 1.0,
+        epoch: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """The negative objective, averaged over the batch: recon + beta * rate.
+
+        ``xs[m]`` is ``(batch, *shape_m)``; ``mask`` (default: all present) marks which
+        rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars).
+        """
+        mu, logvar, given = self.encode(xs)
+        mask = given if mask is None else mask & given
+        plan = self.method.plan(mu, logvar, mask, epoch=epoch, generator=generator)
+        z = reparameterize(plan.mu, plan.logvar, generator=generator)  # (B, C, L)
+        batch, k = z.shape[0], plan.decode.shape[1]
+        # (subject, batch * k, latent): the components each subject's decoder reads
+        z_in = z[:, plan.decode, :].permute(1, 0, 2, 3).reshape(self.n_subjects, batch * k, -1)
+        used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
+        inputs = [z_in[m] if used[m] else None for m in range(self.n_subjects)]
+        params = self.decoders(inputs)
+        recon = torch.zeros(batch, device=z.device, dtype=z.dtype)
+        for m in range(self.n_subjects):
+            if params[m] is None:
+                continue
+            x = xs[m]
+            if k > 1:
+                x = x.unsqueeze(1).expand(batch, k, *x.shape[1:]).reshape(batch * k, *x.shape[1:])
+            nll = self.likelihoods[m].nll(params[m], x).view(batch, k)
+            recon = recon + self.recon_weights[m] * (nll * plan.weight[:, m]).sum(dim=1)
+        rate = plan.rate
+        return {
+            "loss": (recon + beta * rate).mean(),
+            "recon": recon.mean(),
+            "rate": rate.mean(),
+        }

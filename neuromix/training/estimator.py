@@ -1,0 +1,484 @@
+"""``MultimodalVAE``: the scikit-learn-style estimator over paired arrays.
+
+The array-level API that :func:`neuromix.fit` builds on: ``X`` is a mapping
+subject -> array of shape ``(n_samples, ...)`` whose rows are paired across subjects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from neuromix._validation import Check, Interval, Options, check_params, check_subject_arrays
+from neuromix.models.architectures import ARCHITECTURES, build_networks, resolve_architecture
+from neuromix.models.likelihoods import Likelihood, get_likelihood
+from neuromix.models.methods.base import Method
+from neuromix.models.registry import available, get_method
+from neuromix.models.vae import MultimodalModule
+from neuromix.training.loop import ArraySampler, resolve_device, train
+
+__all__ = ["MultimodalVAE"]
+
+
+def _is_spec(value) -> bool:
+    return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
+
+
+class MultimodalVAE(TransformerMixin, BaseEstimator):
+    """Multimodal VAE over paired samples of several subjects (modalities).
+
+    Each subject m has its own encoder q_m(z | x_m) and decoder p_m(x_m | z); the
+    ``method`` decides how the subjects share information: ``"independent"``,
+    ``"avg"``, ``"poe"``, ``"moe"``, ``"mopoe"`` or ``"mmvm"`` (see
+    :func:`neuromix.models.available`).
+
+    Parameters
+    ----------
+    method : str or Method, default="mmvm"
+        Aggregation/prior method, by name.
+    method_params : dict, optional
+        Options of the method, e.g. ``{"estimator": "mc", "alpha": 1.0,
+        "anneal_epochs": 50}`` for MMVM or ``{"prior_expert": False}`` for PoE.
+    latent_dim : int, default=2
+        Size of each subject's latent.
+    beta : float, default=1.0
+        Weight of the rate term. The reconstruction term is a log-likelihood summed
+        over features, so beta = 1 is the ELBO; the paper's spike betas (1e-5 to 1e-2)
+        were set against a squared error averaged over the ~1000 features of a window.
+    likelihood : str, dict or mapping, default="gaussian"
+        ``"gaussian"``, ``"laplace"``, ``"poisson"``, ``"bernoulli"`` or
+        ``"categorical"``; a dict such as ``{"name": "laplace", "scale": 0.75}``; or a
+        mapping subject -> either of those.
+    architecture : str or mapping, default="auto"
+        ``"mlp"`` (the paper's spike MLP), ``"image"``, ``"text"`` or ``"auto"``; or a
+        mapping subject -> name. See :mod:`neuromix.models.architectures`.
+    hidden : tuple, default=(1.0, 1.0)
+        Hidden widths of the MLPs: floats are multiples of the input size, ints absolute.
+    reweight : None, "size" or mapping, default=None
+        Weights of the subjects' reconstruction terms: ``"size"`` weights each by
+        (largest input size / its input size), as the authors do for modalities of
+        very different sizes; a mapping gives them explicitly.
+    epochs : int, default=100
+    batch_size : int, default=128
+    lr : float, default=1e-3
+        Adam learning rate.
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out to report a validation loss per epoch
+        (0 for none).
+    seed : int, default=0
+        Seeds initial weights, the validation split, shuffling and sampling. On the CPU
+        a fit is deterministic given the seed.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU.
+    progress : bool, default=True
+        Show a progress bar.
+
+    Attributes
+    ----------
+    subjects_ : tuple of str
+        Subject names in the order of the model.
+    shapes_ : dict
+        Per-subject sample shape.
+    history_ : pandas.DataFrame
+        Loss, reconstruction and rate per epoch (training and validation).
+    module_ : MultimodalModule
+        The fitted torch module.
+
+    Examples
+    --------
+    >>> import neuromix as nm
+    >>> X, z = nm.datasets.make_multiview(n_samples=200, seed=0)
+    >>> vae = nm.MultimodalVAE(method="mmvm", epochs=2, progress=False).fit(X)
+    >>> {k: v.shape for k, v in vae.transform({"a": X["a"]}).items()}
+    {'a': (200, 2)}
+    """
+
+    _parameter_constraints = {
+        "method": [Options(available()), Check(lambda v: isinstance(v, Method), "a Method")],
+        "method_params": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a dict")],
+        "latent_dim": Interval(int, 1),
+        "beta": Interval(float, 0.0),
+        "likelihood": Check(
+            lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
+        ),
+        "architecture": [
+            Options(ARCHITECTURES),
+            Check(lambda v: isinstance(v, Mapping), "a mapping"),
+        ],
+        "hidden": Check(
+            lambda v: (
+                isinstance(v, tuple | list)
+                and all(Interval(float, 0.0, low_open=True)(h) for h in v)
+            ),
+            "a tuple of positive widths",
+        ),
+        "reweight": [
+            Options((None, "size")),
+            Check(lambda v: isinstance(v, Mapping), "a mapping"),
+        ],
+        "epochs": Interval(int, 0),
+        "batch_size": Interval(int, 1),
+        "lr": Interval(float, 0.0, low_open=True),
+        "validation_fraction": Interval(float, 0.0, 0.5),
+        "seed": Interval(int, 0),
+        "device": Check(lambda v: isinstance(v, str | torch.device), "'auto' or a torch device"),
+        "progress": Options((True, False)),
+    }
+
+    def __init__(
+        self,
+        *,
+        method="mmvm",
+        method_params=None,
+        latent_dim=2,
+        beta=1.0,
+        likelihood="gaussian",
+        architecture="auto",
+        hidden=(1.0, 1.0),
+        reweight=None,
+        epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        validation_fraction=0.1,
+        seed=0,
+        device="auto",
+        progress=True,
+    ):
+        self.method = method
+        self.method_params = method_params
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.likelihood = likelihood
+        self.architecture = architecture
+        self.hidden = hidden
+        self.reweight = reweight
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ building
+    def _per_subject(self, value, subjects, what):
+        if isinstance(value, Mapping) and not _is_spec(value):
+            unknown = sorted(set(value) - set(subjects))
+            missing = [s for s in subjects if s not in value]
+            if unknown or missing:
+                raise ValueError(
+                    f"{what}: the mapping must name every subject; unknown {unknown}, "
+                    f"missing {missing}"
+                )
+            return [value[s] for s in subjects]
+        return [value] * len(subjects)
+
+    def _build(self, subjects, shapes, dtypes=None):
+        """Validate parameters and build the (untrained) module for these subjects."""
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        method = get_method(self.method, **(self.method_params or {}))
+        if len(subjects) < method.min_subjects:
+            raise ValueError(
+                f"method {method.name!r} needs at least {method.min_subjects} subjects; got "
+                f"{len(subjects)} ({', '.join(map(repr, subjects))})"
+            )
+        likelihoods = [
+            get_likelihood(spec)
+            for spec in self._per_subject(self.likelihood, subjects, "likelihood")
+        ]
+        archs = [
+            resolve_architecture(a, shapes[s], lik, s)
+            for a, s, lik in zip(
+                self._per_subject(self.architecture, subjects, "architecture"),
+                subjects,
+                likelihoods,
+                strict=True,
+            )
+        ]
+        sizes = [math.prod(shapes[s]) for s in subjects]
+        if self.reweight is None:
+            weights = [1.0] * len(subjects)
+        elif self.reweight == "size":
+            weights = [max(sizes) / d for d in sizes]
+        else:
+            weights = [float(w) for w in self._per_subject(self.reweight, subjects, "reweight")]
+        generator = torch.Generator().manual_seed(int(self.seed))
+        encoders, decoders = build_networks(
+            [shapes[s] for s in subjects],
+            likelihoods,
+            archs,
+            int(self.latent_dim),
+            hidden=tuple(self.hidden),
+            generator=generator,
+        )
+        module = MultimodalModule(
+            encoders, decoders, likelihoods, method, int(self.latent_dim), recon_weights=weights
+        )
+        self.subjects_ = tuple(subjects)
+        self.shapes_ = {s: tuple(shapes[s]) for s in subjects}
+        self.method_ = method
+        self.likelihoods_ = dict(zip(subjects, likelihoods, strict=True))
+        self.architectures_ = dict(zip(subjects, archs, strict=True))
+        self.device_ = resolve_device(self.device)
+        self.module_ = module.to(self.device_)
+        return module
+
+    def _to_tensor(self, subject, array):
+        lik = self.likelihoods_[subject]
+        return torch.as_tensor(np.asarray(array), dtype=lik.data_dtype(), device=self.device_)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Fit on paired samples.
+
+        Parameters
+        ----------
+        X : mapping of str to array-like of shape (n_samples, ...)
+            One array per subject; row i of every array is the same paired sample.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        arrays = check_subject_arrays(X)
+        n = next(iter(arrays.values())).shape[0]
+        subjects = list(arrays)
+        self._build(subjects, {s: a.shape[1:] for s, a in arrays.items()})
+        for s in subjects:
+            self.likelihoods_[s].check(arrays[s], s)
+        rng = np.random.default_rng(int(self.seed))
+        n_val = round(self.validation_fraction * n) if n >= 10 else 0
+        order = rng.permutation(n)
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        train_sampler = ArraySampler([self._to_tensor(s, arrays[s][train_idx]) for s in subjects])
+        val_sampler = (
+            ArraySampler([self._to_tensor(s, arrays[s][val_idx]) for s in subjects])
+            if n_val
+            else None
+        )
+        return self._fit_sampler(train_sampler, val_sampler)
+
+    def _fit_sampler(self, sampler, validation=None, callback=None):
+        """Train the built module on any sampler (the recordings API uses windows)."""
+        generator = torch.Generator().manual_seed(int(self.seed) + 1)
+        history = train(
+            self.module_,
+            sampler,
+            epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            beta=float(self.beta),
+            generator=generator,
+            validation=validation,
+            progress=bool(self.progress),
+            callback=callback,
+        )
+        self.history_ = pd.DataFrame(history)
+        self.n_samples_ = len(sampler)
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self):
+        if not hasattr(self, "module_"):
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _check_X(self, X, *, paired, require_all=False):
+        self._check_fitted()
+        arrays = check_subject_arrays(X, paired=paired)
+        unknown = [s for s in arrays if s not in self.subjects_]
+        if unknown:
+            raise ValueError(
+                f"subject {unknown[0]!r} was not present at fit; fitted subjects: "
+                f"{', '.join(map(repr, self.subjects_))}"
+            )
+        if require_all:
+            missing = [s for s in self.subjects_ if s not in arrays]
+            if missing:
+                raise ValueError(
+                    f"subject {missing[0]!r} was present at fit but is missing; this needs "
+                    "every fitted subject"
+                )
+        for s, a in arrays.items():
+            if a.shape[1:] != self.shapes_[s]:
+                raise ValueError(
+                    f"subject {s!r}: expected samples of shape {self.shapes_[s]} (as at fit), "
+                    f"got {a.shape[1:]}"
+                )
+            self.likelihoods_[s].check(a, s)
+        return arrays
+
+    def _inputs(self, arrays, rows=slice(None)):
+        return [
+            self._to_tensor(s, arrays[s][rows]) if s in arrays else None for s in self.subjects_
+        ]
+
+    @torch.no_grad()
+    def _posteriors(self, arrays, batch_size=4096):
+        """Unimodal posterior means and log-variances of every given subject (numpy)."""
+        self.module_.eval()
+        out = {}
+        for s, a in arrays.items():
+            m = self.subjects_.index(s)
+            mus, logvars = [], []
+            for i in range(0, a.shape[0], batch_size):
+                inputs = [None] * len(self.subjects_)
+                inputs[m] = self._to_tensor(s, a[i : i + batch_size])
+                mu, logvar, _ = self.module_.encode(inputs)
+                mus.append(mu[:, m].cpu().numpy())
+                logvars.append(logvar[:, m].cpu().numpy())
+            out[s] = (np.concatenate(mus), np.concatenate(logvars))
+        return out
+
+    def transform(self, X):
+        """Posterior means of each given subject's unimodal posterior q_m(z | x_m).
+
+        Parameters
+        ----------
+        X : mapping of str to array-like
+            Any non-empty subset of the fitted subjects; sample counts may differ
+            between subjects (each is encoded on its own).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray of shape (n_samples, latent_dim)
+        """
+        arrays = self._check_X(X, paired=False)
+        return {s: mu for s, (mu, _) in self._posteriors(arrays).items()}
+
+    def posterior(self, X):
+        """Means and variances of each given subject's posterior: ``{s: (mean, var)}``."""
+        arrays = self._check_X(X, paired=False)
+        return {s: (mu, np.exp(lv)) for s, (mu, lv) in self._posteriors(arrays).items()}
+
+    @torch.no_grad()
+    def transform_joint(self, X):
+        """The latent inferred from the given subjects together, ``(n_samples, latent_dim)``.
+
+        For the aggregation methods (AVG, PoE, MoE, MoPoE) this is the mean of their
+        joint posterior over the given subset; for MMVM and independent VAEs, which
+        keep one posterior per subject, it is the mean of the subjects' mixture.
+        """
+        arrays = self._check_X(X, paired=True)
+        self.module_.eval()
+        n = next(iter(arrays.values())).shape[0]
+        out = []
+        for i in range(0, n, 4096):
+            mu, logvar, mask = self.module_.encode(self._inputs(arrays, slice(i, i + 4096)))
+            out.append(self.method_.joint(mu, logvar, mask)[0].cpu().numpy())
+        return np.concatenate(out)
+
+    @torch.no_grad()
+    def generate(self, X, target, *, sample=True, seed=None):
+        """Conditional generation: decode ``target`` from the latent of the given subjects.
+
+        Encodes the given subjects, draws z from their posterior (the subject's own
+        q_m for a single source; the joint posterior of an aggregation method, or a
+        randomly chosen source's q_m for MMVM/independent, for several sources) and
+        returns the mean of ``target``'s likelihood p(x_target | z).
+
+        Parameters
+        ----------
+        X : mapping of str to array-like
+            Source subjects (paired rows when several).
+        target : str
+            A fitted subject.
+        sample : bool, default=True
+            Draw z from the posterior; False uses its mean.
+        seed : int, optional
+            Seed of the draw (default: the estimator's seed).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, *shape of target)
+        """
+        arrays = self._check_X(X, paired=True)
+        if target not in self.subjects_:
+            raise ValueError(
+                f"target {target!r} was not present at fit; fitted subjects: "
+                f"{', '.join(map(repr, self.subjects_))}"
+            )
+        t = self.subjects_.index(target)
+        gen = torch.Generator().manual_seed(int(self.seed if seed is None else seed))
+        self.module_.eval()
+        n = next(iter(arrays.values())).shape[0]
+        out = []
+        for i in range(0, n, 4096):
+            mu, logvar, mask = self.module_.encode(self._inputs(arrays, slice(i, i + 4096)))
+            if self.method_.aggregates:
+                mu_z, logvar_z = self.method_.joint(mu, logvar, mask)
+            else:
+                # one present source per row, uniformly: a draw from the mixture h
+                scores = torch.rand(mask.shape, generator=gen).to(mask.device) * mask
+                pick = scores.argmax(dim=1)
+                rows = torch.arange(mu.shape[0], device=mu.device)
+                mu_z, logvar_z = mu[rows, pick], logvar[rows, pick]
+            z = mu_z
+            if sample:
+                eps = torch.randn(mu_z.shape, generator=gen).to(mu_z.device)
+                z = mu_z + torch.exp(0.5 * logvar_z) * eps
+            params = self.module_.decode(z, subjects=[t])[t]
+            out.append(self.module_.likelihoods[t].mean(params).cpu().numpy())
+        return np.concatenate(out)
+
+    @torch.no_grad()
+    def score(self, X, y=None):
+        """Mean objective (negative loss: -(recon + beta * rate)) per sample on X."""
+        arrays = self._check_X(X, paired=True, require_all=True)
+        sampler = ArraySampler(self._inputs(arrays))
+        gen = torch.Generator().manual_seed(int(self.seed) + 2)
+        total, n = 0.0, 0
+        self.module_.eval()
+        for xs, mask in sampler.batches(4096, shuffle=False):
+            out = self.module_.loss(xs, mask, beta=float(self.beta), generator=gen)
+            total += float(out["loss"]) * xs[0].shape[0]
+            n += xs[0].shape[0]
+        return -total / n
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, *, overwrite=False):
+        """Save weights and a plain JSON config (no pickled objects); see :func:`neuromix.load`.
+
+        The file is written to a temporary path and moved into place; an existing file
+        is only replaced with ``overwrite=True``.
+        """
+        from neuromix.io.persistence import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def _get_state(self):
+        self._check_fitted()
+        config = {
+            "params": self.get_params(deep=False),
+            "subjects": list(self.subjects_),
+            "shapes": {s: list(v) for s, v in self.shapes_.items()},
+            "history": self.history_.to_dict("records"),
+            "n_samples": int(self.n_samples_),
+        }
+        tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
+        return config, tensors
+
+    @classmethod
+    def _from_state(cls, config, tensors, device="auto"):
+        params = dict(config["params"])
+        params["hidden"] = tuple(params["hidden"])
+        params["device"] = device
+        est = cls(**params)
+        est._build(config["subjects"], {s: tuple(v) for s, v in config["shapes"].items()})
+        prefix = "module."
+        est.module_.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )
+        est.module_.eval()
+        est.history_ = pd.DataFrame(config["history"])
+        est.n_samples_ = config["n_samples"]
+        return est
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")

@@ -1,0 +1,178 @@
+"""The training loop, independent of where batches come from.
+
+A *sampler* yields the batches of one epoch as ``(xs, mask)``: ``xs`` a list over
+subjects of tensors already on the training device, ``mask`` a ``(batch, subject)``
+bool tensor or None (all present). Data stay in tensors on the device; batches are
+cut by index, never through a per-sample Python loop or a ``DataLoader``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from neuromix.models.vae import MultimodalModule
+
+__all__ = ["ArraySampler", "Sampler", "make_optimizer", "resolve_device", "train"]
+
+Batch = tuple[list[Tensor], Tensor | None]
+
+
+class Sampler(Protocol):
+    """Anything that yields one epoch of batches."""
+
+    def __len__(self) -> int:
+        """Number of samples per epoch."""
+
+    def batches(
+        self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None, epoch: int
+    ) -> Iterator[Batch]:
+        """Batches of one epoch."""
+
+
+class ArraySampler:
+    """Paired rows of in-memory tensors, one per subject, all on the device.
+
+    Parameters
+    ----------
+    tensors : sequence of Tensor
+        ``tensors[m]`` has shape ``(n, *shape_m)``; row i of every tensor is one paired
+        sample.
+    """
+
+    def __init__(self, tensors: Sequence[Tensor]):
+        self.tensors = list(tensors)
+        self.n = self.tensors[0].shape[0]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batches(self, batch_size, *, shuffle, generator=None, epoch=0):
+        device = self.tensors[0].device
+        if shuffle:
+            # randperm on the CPU generator, then moved: the order does not depend on
+            # the device.
+            order = torch.randperm(self.n, generator=generator).to(device)
+        else:
+            order = torch.arange(self.n, device=device)
+        for start in range(0, self.n, batch_size):
+            idx = order[start : start + batch_size]
+            yield [t.index_select(0, idx) for t in self.tensors], None
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is CUDA when available, else the CPU; anything else as given."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
+    """Adam; the fused implementation (one kernel for all parameters) where available."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # devices or builds without the fused kernel
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+def _epoch(
+    module: MultimodalModule,
+    sampler,
+    *,
+    batch_size: int,
+    beta: float,
+    epoch: int,
+    generator: torch.Generator | None,
+    optimizer: torch.optim.Optimizer | None,
+) -> dict[str, float]:
+    """One pass; trains when an optimizer is given, else only evaluates."""
+    totals = torch.zeros(3, dtype=torch.float64)
+    n_seen = 0
+    training = optimizer is not None
+    module.train(training)
+    with torch.set_grad_enabled(training):
+        for xs, mask in sampler.batches(
+            batch_size, shuffle=training, generator=generator, epoch=epoch
+        ):
+            out = module.loss(xs, mask, beta=beta, epoch=epoch, generator=generator)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                optimizer.step()
+            n = xs[0].shape[0]
+            n_seen += n
+            # One device->host transfer per batch, after the step.
+            stats = torch.stack([out["loss"], out["recon"], out["rate"]]).detach()
+            totals += stats.to("cpu", torch.float64) * n
+    loss, recon, rate = (totals / max(n_seen, 1)).tolist()
+    return {"loss": loss, "recon": recon, "rate": rate}
+
+
+def train(
+    module: MultimodalModule,
+    sampler,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    beta: float,
+    generator: torch.Generator,
+    validation=None,
+    progress: bool = True,
+    callback: Callable[[dict], None] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    start_epoch: int = 0,
+) -> list[dict]:
+    """Fit ``module`` with Adam; returns the history as one dict per epoch.
+
+    Each record holds ``epoch``, ``loss``, ``recon``, ``rate`` (training averages over
+    the epoch), ``val_loss``, ``val_recon``, ``val_rate`` when a validation sampler is
+    given, ``alpha`` for methods with an annealed prior weight, and ``seconds``.
+    """
+    from tqdm.auto import tqdm
+
+    optimizer = optimizer or make_optimizer(module.parameters(), lr)
+    history = []
+    bar = tqdm(range(start_epoch, start_epoch + epochs), disable=not progress, unit="epoch")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        record = {"epoch": epoch}
+        record.update(
+            _epoch(
+                module,
+                sampler,
+                batch_size=batch_size,
+                beta=beta,
+                epoch=epoch,
+                generator=generator,
+                optimizer=optimizer,
+            )
+        )
+        if validation is not None:
+            val = _epoch(
+                module,
+                validation,
+                batch_size=max(batch_size, 1024),
+                beta=beta,
+                epoch=epoch,
+                generator=generator,
+                optimizer=None,
+            )
+            record.update({f"val_{k}": v for k, v in val.items()})
+        if hasattr(module.method, "alpha_at"):
+            record["alpha"] = module.method.alpha_at(epoch)
+        record["seconds"] = time.perf_counter() - t0
+        history.append(record)
+        bar.set_postfix(
+            loss=f"{record['loss']:.4g}",
+            **({"val": f"{record['val_loss']:.4g}"} if validation is not None else {}),
+        )
+        if callback is not None:
+            callback(record)
+    module.train(False)
+    return history
