@@ -405,6 +405,13 @@ def _select_binned(
     selected = da.transpose(*BINNED_DIMS).isel(time=slice(i0, i1))
     if factor == 1:
         if wanted is not None and selected.dtype != wanted:
+            if wanted.kind in "ui":
+                peak = selected.max().item() if selected.size else 0
+                if peak > np.iinfo(wanted).max:
+                    raise ValueError(
+                        f"{_prefix(subject)}dtype: {wanted} cannot hold a count of "
+                        f"{int(peak)}; use a wider dtype or dtype='auto'"
+                    )
             selected = selected.astype(wanted)
         return selected
     values = np.asarray(selected.values)
@@ -543,8 +550,15 @@ def bin_trials(
     missing = [c for c in ("start_time", "stop_time") if c not in trials.columns]
     if missing:
         raise ValueError(f"{pre}trials: missing column(s) {missing}")
-    onsets = _to_ticks(trials["start_time"].to_numpy(dtype=np.float64), res)
-    ends = _to_ticks(trials["stop_time"].to_numpy(dtype=np.float64), res)
+    bounds = {c: trials[c].to_numpy(dtype=np.float64) for c in ("start_time", "stop_time")}
+    for column, values in bounds.items():
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"{pre}trials: {column} is NaN or inf in trials {_trial_ids(trials, bad)}"
+            )
+    onsets = _to_ticks(bounds["start_time"], res)
+    ends = _to_ticks(bounds["stop_time"], res)
     past = onsets + stop_tick > ends
     if past.any():
         raise ValueError(
@@ -573,14 +587,14 @@ def bin_trials(
         counts.make_room(int(unit_counts.max(initial=0)), u)
         counts.array[:, u, :] = unit_counts
 
-    times = _round_coord((start_tick + np.arange(n_bins) * bin_ticks) * res)
+    bin_starts = _round_coord((start_tick + np.arange(n_bins) * bin_ticks) * res)
     return xr.DataArray(
         counts.array,
         dims=BINNED_DIMS,
         coords={
             "trial": trials.index.to_numpy(),
             "unit": np.asarray(data.unit_ids),
-            "time": times,
+            "time": bin_starts,
             **coords,
         },
         attrs={

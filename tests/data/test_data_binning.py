@@ -332,6 +332,14 @@ BIN_TRIALS_ERRORS = [
         id="no-stop-time",
     ),
     pytest.param(
+        _recording_without_checks(
+            trials=pd.DataFrame({"start_time": [1.0, np.nan], "stop_time": [2.0, 3.0]})
+        ),
+        {"start": 0.0, "stop": 0.1},
+        "subject 'R1': trials: start_time is NaN or inf in trials [1]",
+        id="nan-onset",
+    ),
+    pytest.param(
         _recording_without_checks(),
         {"start": 0.0, "stop": 0.1, "dtype": "U3"},
         "subject 'R1': dtype: expected 'auto' or an integer or float dtype, got <U3",
@@ -360,5 +368,9 @@ def test_bin_trials_binned_input_errors(recording):
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=re.escape(f"subject 'R1': {message}")):
             bin_trials(wide, **kwargs)
+    many = wide.copy(data=np.full(wide.shape, 300, dtype=np.uint16))
+    message = "subject 'R1': dtype: uint8 cannot hold a count of 300"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        bin_trials(many, start=0.0, stop=0.1, dtype=np.uint8)
     with pytest.raises(TypeError, match="expected a Recording or a binned"):
         bin_trials(wide.values, start=0.0, stop=0.1)
