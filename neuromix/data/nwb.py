@@ -266,7 +266,6 @@ def _build_nwbfile(
 ) -> Any:
     from pynwb import NWBFile
     from pynwb.file import Subject
-    from pynwb.misc import Units
 
     subject = recording.subject
     meta = recording.metadata
@@ -297,40 +296,99 @@ def _build_nwbfile(
         description=str(meta.get("subject_description", f"subject {subject}")),
     )
 
-    trials = recording.trials
-    labels = [c for c in trials.columns if c not in ("start_time", "stop_time")]
-    columns = {c: _label_values(trials[c], str(c), subject) for c in labels}
-    trial_ids = trials.index.to_numpy()
-    integer_ids = pd.api.types.is_integer_dtype(trials.index.dtype)
-    if not integer_ids:
-        columns[_TRIAL_ID] = (np.asarray([str(v) for v in trial_ids], dtype=object), "str")
-    for name, (_, kind) in columns.items():
-        nwbfile.add_trial_column(name=str(name), description=f"trial label {name} ({kind})")
-    start_times = trials["start_time"].to_numpy(dtype=np.float64)
-    stop_times = trials["stop_time"].to_numpy(dtype=np.float64)
-    for row in range(len(trials)):
-        extra = {str(name): values[row] for name, (values, _) in columns.items()}
-        if integer_ids:
-            extra["id"] = int(trial_ids[row])
-        nwbfile.add_trial(
-            start_time=float(start_times[row]), stop_time=float(stop_times[row]), **extra
-        )
-
-    units = Units(
-        name="units",
-        description=f"sorted units of subject {subject}",
-        resolution=recording.time_resolution,
-    )
-    nwbfile.units = units
-    unit_ids = np.asarray(recording.unit_ids)
-    named = unit_ids.dtype.kind not in "iu"
-    if named:
-        units.add_column(name=_UNIT_NAME, description="unit identifier")
-    # Each unit is read once, in order (lazy units from another file included).
-    for u, times in enumerate(recording.spike_times):
-        extra = {_UNIT_NAME: str(unit_ids[u])} if named else {"id": int(unit_ids[u])}
-        units.add_unit(spike_times=np.asarray(times, dtype=np.float64), **extra)
+    nwbfile.trials = _trials_table(recording.trials, subject)
+    nwbfile.units = _units_table(recording)
     return nwbfile
+
+
+def _trials_table(trials: pd.DataFrame, subject: str) -> Any:
+    """The trials as a TimeIntervals table built from whole columns (not row by row)."""
+    from hdmf.common import ElementIdentifiers, VectorData
+    from pynwb.epoch import TimeIntervals
+
+    columns = [
+        VectorData(
+            name="start_time",
+            description="Start time of the trial (onset), in seconds",
+            data=trials["start_time"].to_numpy(dtype=np.float64),
+        ),
+        VectorData(
+            name="stop_time",
+            description="Stop time of the trial, in seconds",
+            data=trials["stop_time"].to_numpy(dtype=np.float64),
+        ),
+    ]
+    for column in trials.columns:
+        if column in ("start_time", "stop_time"):
+            continue
+        values, kind = _label_values(trials[column], str(column), subject)
+        columns.append(
+            VectorData(name=str(column), description=f"trial label {column} ({kind})", data=values)
+        )
+    ids = trials.index
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        id_values = ids.to_numpy(dtype=np.int64)
+    else:
+        # NWB table ids are integers: keep other trial ids in a column of their own.
+        id_values = np.arange(len(ids))
+        columns.append(
+            VectorData(
+                name=_TRIAL_ID,
+                description="trial identifier",
+                data=np.asarray([str(v) for v in ids], dtype=object),
+            )
+        )
+    return TimeIntervals(
+        name="trials",
+        description="trials; start_time is the trial onset",
+        id=ElementIdentifiers(name="id", data=id_values),
+        columns=columns,
+    )
+
+
+def _units_table(recording: Recording) -> Any:
+    """The Units table built from whole columns.
+
+    Adding units one by one makes hdmf convert every spike time separately (minutes for
+    millions of spikes); one concatenated array is written at once.
+    """
+    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from pynwb.misc import Units
+
+    # Each unit is read once, in order (lazy units from another file included).
+    arrays = [np.asarray(times, dtype=np.float64) for times in recording.spike_times]
+    spike_times = VectorData(
+        name="spike_times",
+        description="the spike times for each unit in seconds",
+        data=np.concatenate(arrays) if arrays else np.zeros(0),
+    )
+    columns = [
+        spike_times,
+        VectorIndex(
+            name="spike_times_index",
+            data=np.cumsum([a.size for a in arrays], dtype=np.int64),
+            target=spike_times,
+        ),
+    ]
+    unit_ids = np.asarray(recording.unit_ids)
+    if unit_ids.dtype.kind in "iu":
+        id_values = unit_ids.astype(np.int64)
+    else:
+        id_values = np.arange(len(unit_ids))
+        columns.append(
+            VectorData(
+                name=_UNIT_NAME,
+                description="unit identifier",
+                data=np.asarray([str(v) for v in unit_ids], dtype=object),
+            )
+        )
+    return Units(
+        name="units",
+        description=f"sorted units of subject {recording.subject}",
+        resolution=recording.time_resolution,
+        id=ElementIdentifiers(name="id", data=id_values),
+        columns=columns,
+    )
 
 
 def _place_new(temporary: str, path: Path) -> None:
