@@ -150,7 +150,7 @@ def sliding_windows(
     coords: dict[str, Any] = {
         name: coord
         for name, coord in ordered.coords.items()
-        if coord.dims in (("trial",), ("unit",))
+        if coord.dims in ((), ("trial",), ("unit",))
     }
     coords["window"] = time[::step_bins][:n]
     coords["lag"] = _round_coord(np.arange(window_bins) * bin_size)
