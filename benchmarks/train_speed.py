@@ -1,0 +1,169 @@
+"""Training speed of the paper's rat configuration: package path vs a plain per-subject loop.
+
+Five subjects with 920, 790, 1040, 490 and 460 inputs (neurons x 10 lags), the paper's
+MLPs, latent 2, 2,448 paired samples, batch 128, MMVM (pairwise rate), Gaussian
+likelihood. In the same run:
+
+* the package's training path (``MultimodalVAE`` internals: batched per-subject MLPs,
+  data in device tensors, fused Adam), at several padding bounds of the subject grouping;
+* the plain reference: one ``nn.Sequential`` per subject in a Python loop, default
+  ``torch.optim.Adam``, batches cut from tensors by index (no DataLoader) — what a
+  careful user would write by hand;
+* the machine's fp32 peak, from a large ``torch.bmm``.
+
+Prints seconds per epoch, achieved GFLOP/s (a nominal 72 MFLOP per paired sample,
+forward and backward: 24 x sum_m D_m^2) and the ratios, plus the peak resident memory
+of the package fit (measured before the reference runs).
+
+Run: ``make bench-train`` or ``python benchmarks/train_speed.py [--epochs 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import neuromix as nm
+from neuromix.models.gaussian import kl_normal
+from neuromix.training.loop import ArraySampler, _epoch, make_optimizer
+
+SIZES = {"Barat": 920, "Buchanan": 790, "Mitt": 1040, "Stella": 490, "SuperChris": 460}
+N_SAMPLES, BATCH, LATENT = 2448, 128, 2
+FLOP_PER_SAMPLE = 24 * sum(d * d for d in SIZES.values())  # ~72 MFLOP
+
+
+def peak_gflops(repeats: int = 5) -> float:
+    a = torch.randn(8, 1024, 1024)
+    b = torch.randn(8, 1024, 1024)
+    torch.bmm(a, b)
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        torch.bmm(a, b)
+        best = max(best, 2 * 8 * 1024**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def package_epochs(data, epochs: int, max_padding: float) -> list[float]:
+    vae = nm.MultimodalVAE(method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu")
+    vae._build(list(SIZES), {s: (d,) for s, d in SIZES.items()})
+    if max_padding != 0.15:  # rebuild the MLPs with another grouping bound
+        from neuromix.models.architectures import build_networks
+
+        gen = torch.Generator().manual_seed(0)
+        enc, dec = build_networks(
+            [(d,) for d in SIZES.values()], list(vae.likelihoods_.values()),
+            ["mlp"] * len(SIZES), LATENT, max_padding=max_padding, generator=gen,
+        )
+        vae.module_.encoders, vae.module_.decoders = enc, dec
+    sampler = ArraySampler([torch.as_tensor(data[s]) for s in SIZES])
+    optimizer = make_optimizer(vae.module_.parameters(), 1e-3)
+    gen = torch.Generator().manual_seed(0)
+    times = []
+    for epoch in range(epochs + 1):  # the first epoch warms up
+        t = time.perf_counter()
+        _epoch(vae.module_, sampler, batch_size=BATCH, beta=1.0, epoch=epoch,
+               generator=gen, optimizer=optimizer)
+        times.append(time.perf_counter() - t)
+    return times[1:]
+
+
+class Reference(nn.Module):
+    """The paper's networks as plain per-subject ``nn.Sequential`` modules."""
+
+    def __init__(self):
+        super().__init__()
+
+        def encoder(d):
+            return nn.Sequential(
+                nn.Linear(d, d), nn.LeakyReLU(0.01), nn.Linear(d, d), nn.LeakyReLU(0.01),
+                nn.Linear(d, LATENT), nn.LeakyReLU(0.01), nn.Linear(LATENT, 2 * LATENT),
+            )
+
+        def decoder(d):
+            return nn.Sequential(
+                nn.Linear(LATENT, d), nn.LeakyReLU(0.01), nn.Linear(d, d), nn.LeakyReLU(0.01),
+                nn.Linear(d, d),
+            )
+
+        self.encoders = nn.ModuleList(encoder(d) for d in SIZES.values())
+        self.decoders = nn.ModuleList(decoder(d) for d in SIZES.values())
+
+    def loss(self, xs):
+        mus, logvars = [], []
+        for enc, x in zip(self.encoders, xs, strict=True):
+            mu, logvar = enc(x).chunk(2, dim=-1)
+            mus.append(mu)
+            logvars.append(logvar)
+        recon = 0.0
+        for dec, x, mu, logvar in zip(self.decoders, xs, mus, logvars, strict=True):
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            recon = recon + 0.5 * ((dec(z) - x) ** 2).sum(-1)
+        rate = 0.0
+        m = len(xs)
+        for i in range(m):
+            for k in range(m):
+                rate = rate + kl_normal(mus[i], logvars[i], mus[k], logvars[k]) / m
+        return (recon + rate).mean()
+
+
+def reference_epochs(data, epochs: int) -> list[float]:
+    torch.manual_seed(0)
+    model = Reference()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xs_all = [torch.as_tensor(data[s]) for s in SIZES]
+    times = []
+    for _ in range(epochs + 1):
+        t = time.perf_counter()
+        perm = torch.randperm(N_SAMPLES)
+        for start in range(0, N_SAMPLES, BATCH):
+            idx = perm[start : start + BATCH]
+            loss = model.loss([x[idx] for x in xs_all])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t)
+    return times[1:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="measured epochs per variant")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    rng = np.random.default_rng(0)
+    data = {s: rng.poisson(0.3, size=(N_SAMPLES, d)).astype(np.float32) for s, d in SIZES.items()}
+    gflop_epoch = FLOP_PER_SAMPLE * N_SAMPLES / 1e9
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"{FLOP_PER_SAMPLE / 1e6:.1f} MFLOP per paired sample, {gflop_epoch:.0f} GFLOP per epoch")
+
+    results = {}
+    for padding in (0.15, 0.0, 0.3):
+        results[f"package (max_padding={padding})"] = statistics.median(
+            package_epochs(data, args.epochs, padding)
+        )
+        if padding == 0.15:
+            rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    results["plain per-subject loop"] = statistics.median(reference_epochs(data, args.epochs))
+    peak = peak_gflops()
+
+    ref = results["plain per-subject loop"]
+    print(f"\nfp32 peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s\n")
+    print(f"{'variant':34s} {'s/epoch':>8s} {'GFLOP/s':>8s} {'% peak':>7s} {'vs loop':>8s}")
+    for name, sec in results.items():
+        gflops = gflop_epoch / sec
+        print(f"{name:34s} {sec:8.3f} {gflops:8.1f} {100 * gflops / peak:6.1f}% {ref / sec:7.2f}x")
+    print(f"\npeak resident memory after the package fit: {rss_gb:.2f} GB")
+    default = results["package (max_padding=0.15)"]
+    print(f"targets: >= 1.5x the loop: {ref / default:.2f}x; "
+          f">= 60% of peak: {100 * gflop_epoch / default / peak:.0f}%; memory < 2 GB: {rss_gb:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
