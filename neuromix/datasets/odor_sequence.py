@@ -163,9 +163,9 @@ def _unit_counts(
         return counts
     if isinstance(n_units, Mapping):
         for subject, count in n_units.items():
-            rat = _rat(subject)
-            if rat.name in counts:  # counts of rats not simulated are ignored
-                counts[rat.name] = _positive_int(count, f"n_units[{subject!r}]")
+            rat, count = _rat(subject), _positive_int(count, f"n_units[{subject!r}]")
+            if rat.name in counts:  # counts of rats not simulated are checked, then ignored
+                counts[rat.name] = count
         return counts
     count = _positive_int(n_units, "n_units")
     return dict.fromkeys(counts, count)
@@ -456,6 +456,8 @@ def simulate_odor_sequence(
             )
     gain = _non_negative_float(gain, "gain")
     latent_noise = _non_negative_float(latent_noise, "latent_noise")
+    if not isinstance(iti, tuple | list) or len(iti) != 2:
+        raise ValueError(f"iti must be a pair (low, high) in seconds, got {iti!r}")
     iti_low, iti_high = (_non_negative_float(v, "iti") for v in iti)
     if iti_low > iti_high:
         raise ValueError(f"iti must be (low, high) with low <= high, got {iti}")
