@@ -391,9 +391,10 @@ def simulate_odor_sequence(
         g(x) = \frac{x}{\tau}\,e^{1 - x/\tau}\ (x > 0),\ g(x) = 0\ (x \le 0),
 
     with :math:`\tau = 0.2` s (the envelope peaks at 1 at :math:`s = \tau`, so
-    :math:`z = 0` at and before onset and decays to < 1 % by 1.6 s), odor directions
-    :math:`u_o` of unit length shared by all rats (a regular pentagon for
-    ``latent_dim=2``; random unit vectors from the seed for ``latent_dim > 2``), trial
+    :math:`z = 0` at and before onset; :math:`g(1.6\,\mathrm{s}) < 1\,\%`), odor
+    directions :math:`u_o` shared by all rats (a regular pentagon of unit vectors for
+    ``latent_dim=2``; random unit vectors from the seed for ``latent_dim > 2``; -1, -0.5,
+    0, 0.5, 1 for ``latent_dim=1``), trial
     amplitude :math:`\log a_k \sim N(-0.045, 0.3^2)` (mean 1), time warp
     :math:`\log \kappa_k \sim N(0, 0.1^2)` (timing jitter of about 20 ms at the peak) and
     :math:`\epsilon_k` a stationary Ornstein-Uhlenbeck process with correlation time
@@ -420,7 +421,10 @@ def simulate_odor_sequence(
 
     With the defaults, logistic regression on a 2-D PCA of one rat's flattened
     100 ms windows (10 ms bins) in its paper windows decodes odor A-D on held-out
-    trials at about 50-70 % (chance 25 %).
+    trials at about 65-80 % (0.67-0.79 for the five rats and seeds 0-2; chance 25 %,
+    majority class at most 39 %): informative, not perfect, as the trial-to-trial
+    variability of :math:`z` (not only the Poisson noise) limits it. Simulating all
+    five rats at full size takes about half a second.
 
     Examples
     --------
