@@ -31,7 +31,8 @@ from torch import nn
 
 import neuromix as nm
 from neuromix.models.gaussian import kl_normal
-from neuromix.training.loop import ArraySampler, _epoch, make_optimizer
+from neuromix.training.loop import _epoch, make_optimizer
+from neuromix.training.samplers import ArraySampler
 
 SIZES = {"Barat": 920, "Buchanan": 790, "Mitt": 1040, "Stella": 490, "SuperChris": 460}
 N_SAMPLES, BATCH, LATENT = 2448, 128, 2
@@ -58,8 +59,12 @@ def package_epochs(data, epochs: int, max_padding: float) -> list[float]:
 
         gen = torch.Generator().manual_seed(0)
         enc, dec = build_networks(
-            [(d,) for d in SIZES.values()], list(vae.likelihoods_.values()),
-            ["mlp"] * len(SIZES), LATENT, max_padding=max_padding, generator=gen,
+            [(d,) for d in SIZES.values()],
+            list(vae.likelihoods_.values()),
+            ["mlp"] * len(SIZES),
+            LATENT,
+            max_padding=max_padding,
+            generator=gen,
         )
         vae.module_.encoders, vae.module_.decoders = enc, dec
     sampler = ArraySampler([torch.as_tensor(data[s]) for s in SIZES])
@@ -68,8 +73,15 @@ def package_epochs(data, epochs: int, max_padding: float) -> list[float]:
     times = []
     for epoch in range(epochs + 1):  # the first epoch warms up
         t = time.perf_counter()
-        _epoch(vae.module_, sampler, batch_size=BATCH, beta=1.0, epoch=epoch,
-               generator=gen, optimizer=optimizer)
+        _epoch(
+            vae.module_,
+            sampler,
+            batch_size=BATCH,
+            beta=1.0,
+            epoch=epoch,
+            generator=gen,
+            optimizer=optimizer,
+        )
         times.append(time.perf_counter() - t)
     return times[1:]
 
@@ -82,13 +94,21 @@ class Reference(nn.Module):
 
         def encoder(d):
             return nn.Sequential(
-                nn.Linear(d, d), nn.LeakyReLU(0.01), nn.Linear(d, d), nn.LeakyReLU(0.01),
-                nn.Linear(d, LATENT), nn.LeakyReLU(0.01), nn.Linear(LATENT, 2 * LATENT),
+                nn.Linear(d, d),
+                nn.LeakyReLU(0.01),
+                nn.Linear(d, d),
+                nn.LeakyReLU(0.01),
+                nn.Linear(d, LATENT),
+                nn.LeakyReLU(0.01),
+                nn.Linear(LATENT, 2 * LATENT),
             )
 
         def decoder(d):
             return nn.Sequential(
-                nn.Linear(LATENT, d), nn.LeakyReLU(0.01), nn.Linear(d, d), nn.LeakyReLU(0.01),
+                nn.Linear(LATENT, d),
+                nn.LeakyReLU(0.01),
+                nn.Linear(d, d),
+                nn.LeakyReLU(0.01),
                 nn.Linear(d, d),
             )
 
@@ -140,8 +160,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     data = {s: rng.poisson(0.3, size=(N_SAMPLES, d)).astype(np.float32) for s, d in SIZES.items()}
     gflop_epoch = FLOP_PER_SAMPLE * N_SAMPLES / 1e9
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"{FLOP_PER_SAMPLE / 1e6:.1f} MFLOP per paired sample, {gflop_epoch:.0f} GFLOP per epoch")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"{FLOP_PER_SAMPLE / 1e6:.1f} MFLOP per paired sample, {gflop_epoch:.0f} GFLOP per epoch"
+    )
 
     results = {}
     for padding in (0.15, 0.0, 0.3):
@@ -161,8 +183,11 @@ def main() -> None:
         print(f"{name:34s} {sec:8.3f} {gflops:8.1f} {100 * gflops / peak:6.1f}% {ref / sec:7.2f}x")
     print(f"\npeak resident memory after the package fit: {rss_gb:.2f} GB")
     default = results["package (max_padding=0.15)"]
-    print(f"targets: >= 1.5x the loop: {ref / default:.2f}x; "
-          f">= 60% of peak: {100 * gflop_epoch / default / peak:.0f}%; memory < 2 GB: {rss_gb:.2f} GB")
+    print(
+        f"targets: >= 1.5x the loop: {ref / default:.2f}x; "
+        f">= 60% of peak: {100 * gflop_epoch / default / peak:.0f}%; "
+        f"memory < 2 GB: {rss_gb:.2f} GB"
+    )
 
 
 if __name__ == "__main__":

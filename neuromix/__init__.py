@@ -13,7 +13,32 @@ Examples
 
 from neuromix import datasets, models
 from neuromix._version import __version__
+from neuromix.data import (
+    Recording,
+    bin_trials,
+    from_arrays,
+    from_xarray,
+    load_published,
+    read_nwb,
+    write_nwb,
+)
 from neuromix.io.persistence import load
+from neuromix.recordings import NeuralModel, fit
 from neuromix.training.estimator import MultimodalVAE
 
-__all__ = ["MultimodalVAE", "__version__", "datasets", "load", "models"]
+__all__ = [
+    "MultimodalVAE",
+    "NeuralModel",
+    "Recording",
+    "__version__",
+    "bin_trials",
+    "datasets",
+    "fit",
+    "from_arrays",
+    "from_xarray",
+    "load",
+    "load_published",
+    "models",
+    "read_nwb",
+    "write_nwb",
+]

@@ -25,8 +25,12 @@ def _benchmark(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neuromix", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="simulate five rats, fit MMVM and baselines, write a report")
-    demo.add_argument("--out", default="neuromix-demo", help="report folder (default: %(default)s)")
+    demo = sub.add_parser(
+        "demo", help="simulate five rats, fit MMVM and baselines, write a report"
+    )
+    demo.add_argument(
+        "--out", default="neuromix-demo", help="report folder (default: %(default)s)"
+    )
     demo.add_argument("--quick", action="store_true", help="a smaller, faster setting")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -36,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--out", required=True, help="output folder (resumable)")
     group = bench.add_mutually_exclusive_group()
     group.add_argument("--quick", dest="setting", action="store_const", const="quick")
-    group.add_argument("--paper", dest="setting", action="store_const", const="paper",
-                       help="the paper's full setting (a GPU is needed)")
+    group.add_argument(
+        "--paper",
+        dest="setting",
+        action="store_const",
+        const="paper",
+        help="the paper's full setting (a GPU is needed)",
+    )
     bench.set_defaults(setting="cpu")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)

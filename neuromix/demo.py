@@ -34,8 +34,14 @@ def run_demo(out="neuromix-demo", *, quick: bool = False, seed: int = 0, progres
     for method in nm.models.available():
         t0 = time.perf_counter()
         vae = nm.MultimodalVAE(
-            method=method, latent_dim=2, beta=0.1, epochs=15 if quick else 60, lr=3e-3,
-            batch_size=64, seed=seed, progress=progress,
+            method=method,
+            latent_dim=2,
+            beta=0.1,
+            epochs=15 if quick else 60,
+            lr=3e-3,
+            batch_size=64,
+            seed=seed,
+            progress=progress,
         ).fit(train_X)
         z_train, z_test = vae.transform(train_X), vae.transform(test_X)
         acc, transfer = [], []
@@ -44,9 +50,17 @@ def run_demo(out="neuromix-demo", *, quick: bool = False, seed: int = 0, progres
             acc.append(clf.score(z_test[a], labels[test]))
             transfer += [clf.score(z_test[b], labels[test]) for b in X if b != a]
         spread = np.mean([z.std(0).mean() for z in z_test.values()])
-        dist = np.mean([
-            np.linalg.norm(z_test[a] - z_test[b], axis=1).mean() for a in X for b in X if a < b
-        ]) / spread
+        dist = (
+            np.mean(
+                [
+                    np.linalg.norm(z_test[a] - z_test[b], axis=1).mean()
+                    for a in X
+                    for b in X
+                    if a < b
+                ]
+            )
+            / spread
+        )
         rows[method] = {
             "val_loss": float(vae.history_["val_loss"].iloc[-1]),
             "decoding": float(np.mean(acc)),
@@ -55,12 +69,19 @@ def run_demo(out="neuromix-demo", *, quick: bool = False, seed: int = 0, progres
             "seconds": time.perf_counter() - t0,
         }
     chance = float(np.bincount(labels[test]).max() / test.sum())
-    print(f"\nSynthetic multi-view data: {len(X)} views, {n} samples, "
-          f"{len(np.unique(labels))} classes (majority-class rate {chance:.2f})")
-    print(f"{'method':12s} {'val loss':>9s} {'decoding':>9s} {'transfer':>9s} {'dist/spread':>12s} {'s':>6s}")
+    print(
+        f"\nSynthetic multi-view data: {len(X)} views, {n} samples, "
+        f"{len(np.unique(labels))} classes (majority-class rate {chance:.2f})"
+    )
+    print(
+        f"{'method':12s} {'val loss':>9s} {'decoding':>9s} {'transfer':>9s} "
+        f"{'dist/spread':>12s} {'s':>6s}"
+    )
     for method, r in rows.items():
-        print(f"{method:12s} {r['val_loss']:9.2f} {r['decoding']:9.2f} {r['transfer']:9.2f} "
-              f"{r['distance_over_spread']:12.2f} {r['seconds']:6.1f}")
+        print(
+            f"{method:12s} {r['val_loss']:9.2f} {r['decoding']:9.2f} {r['transfer']:9.2f} "
+            f"{r['distance_over_spread']:12.2f} {r['seconds']:6.1f}"
+        )
     (out / "metrics.json").write_text(json.dumps({"chance": chance, "methods": rows}, indent=1))
     print(f"\nmetrics written to {out / 'metrics.json'}")
     return rows

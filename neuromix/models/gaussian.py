@@ -51,10 +51,13 @@ def kl_normal(mu_q: Tensor, logvar_q: Tensor, mu_p: Tensor, logvar_p: Tensor) ->
     >>> kl_normal(torch.zeros(3), torch.zeros(3), torch.zeros(3), torch.zeros(3))
     tensor(0.)
     """
+    # exp of the difference, not a product of exps, so that a wide q against a narrow p
+    # overflows only when the KL itself does
     return 0.5 * torch.sum(
         logvar_p
         - logvar_q
-        + (torch.exp(logvar_q) + (mu_q - mu_p) ** 2) * torch.exp(-logvar_p)
+        + torch.exp(logvar_q - logvar_p)
+        + (mu_q - mu_p) ** 2 * torch.exp(-logvar_p)
         - 1.0,
         dim=-1,
     )

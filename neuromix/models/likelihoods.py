@@ -121,24 +121,30 @@ class Laplace(Likelihood):
 
 
 class Poisson(Likelihood):
-    """Poisson spike counts; the decoder outputs the log rate eta per feature.
+    """Poisson spike counts with rate lambda = softplus(eta) of the decoder output eta.
 
-    nll = sum_j exp(eta_j) - x_j eta_j + log(x_j!).
+    nll = sum_j lambda_j - x_j log(lambda_j) + log(x_j!).
+
+    The softplus link grows linearly, where the canonical exp link grows exponentially:
+    a latent drawn far out (early in training, or along a direction the decoder barely
+    uses) then cannot produce overflowing rates and exploding gradients.
 
     Examples
     --------
     >>> import torch
-    >>> Poisson().nll(torch.zeros(1, 1), torch.zeros(1, 1))  # rate 1, x = 0
+    >>> eta = torch.log(torch.expm1(torch.ones(1, 1)))  # softplus(eta) = 1
+    >>> Poisson().nll(eta, torch.zeros(1, 1))  # rate 1, x = 0
     tensor([1.])
     """
 
     name = "poisson"
 
     def nll(self, params, x):
-        return _flat_sum(torch.exp(params) - x * params + torch.lgamma(x + 1.0))
+        rate = F.softplus(params)
+        return _flat_sum(rate - torch.xlogy(x, rate) + torch.lgamma(x + 1.0))
 
     def mean(self, params):
-        return torch.exp(params)
+        return F.softplus(params)
 
     def check(self, x, subject):
         if np.any(x < 0):

@@ -10,13 +10,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromix.models.gaussian import reparameterize
 from neuromix.models.likelihoods import Likelihood
 from neuromix.models.methods.base import Method
 
-__all__ = ["MultimodalModule"]
+__all__ = ["LOGVAR_RANGE", "MultimodalModule", "bound_logvar"]
+
+#: Range of the encoders' log-variances: sigma in [0.0025, 20]. Unbounded, a head that
+#: reads a large bottleneck activation can swing logvar by tens in a few Adam steps,
+#: and the MMVM rate (exp(logvar_m - logvar_k) terms, and no N(0, I) anchor) then
+#: overflows; no useful posterior lies outside this range.
+LOGVAR_RANGE = (-12.0, 6.0)
+
+
+def bound_logvar(
+    raw: Tensor, low: float = LOGVAR_RANGE[0], high: float = LOGVAR_RANGE[1]
+) -> Tensor:
+    """Smoothly keep log-variances in [low, high]: close to the identity inside, with
+    softplus shoulders of unit width at both ends (differentiable everywhere)."""
+    upper = high - F.softplus(high - raw)
+    return low + F.softplus(upper - low)
 
 
 class MultimodalModule(nn.Module):
@@ -78,8 +94,8 @@ class MultimodalModule(nn.Module):
             h = torch.stack([zeros if o is None else o for o in outs], dim=1)
             mask = torch.tensor([o is not None for o in outs], device=h.device)
             mask = mask.expand(h.shape[0], -1)
-        mu, logvar = h.split(self.latent_dim, dim=-1)
-        return mu, logvar, mask
+        mu, raw = h.split(self.latent_dim, dim=-1)
+        return mu, bound_logvar(raw), mask
 
     def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
         """Likelihood parameters of every subject (or of ``subjects``) from z ``(n, latent)``

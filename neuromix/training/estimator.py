@@ -20,7 +20,8 @@ from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import MultimodalModule
-from neuromix.training.loop import ArraySampler, resolve_device, train
+from neuromix.training.loop import resolve_device, train
+from neuromix.training.samplers import ArraySampler
 
 __all__ = ["MultimodalVAE"]
 
@@ -77,6 +78,11 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         ``"auto"`` uses CUDA when present, else the CPU.
     progress : bool, default=True
         Show a progress bar.
+    clip_grad : float or None, default=100.0
+        Largest gradient norm of a step (``torch.nn.utils.clip_grad_norm_``); None for
+        no clipping. A safeguard of the optimiser: the objective is unchanged. The
+        MMVM pairwise rate holds exp(logvar_m - logvar_k) terms whose gradients can
+        spike when one subject's posterior is much narrower than another's.
 
     Attributes
     ----------
@@ -128,6 +134,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         "seed": Interval(int, 0),
         "device": Check(lambda v: isinstance(v, str | torch.device), "'auto' or a torch device"),
         "progress": Options((True, False)),
+        "clip_grad": [Options((None,)), Interval(float, 0.0, low_open=True)],
     }
 
     def __init__(
@@ -148,6 +155,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         seed=0,
         device="auto",
         progress=True,
+        clip_grad=100.0,
     ):
         self.method = method
         self.method_params = method_params
@@ -164,6 +172,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         self.seed = seed
         self.device = device
         self.progress = progress
+        self.clip_grad = clip_grad
 
     # ------------------------------------------------------------------ building
     def _per_subject(self, value, subjects, what):

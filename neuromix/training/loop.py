@@ -1,67 +1,17 @@
-"""The training loop, independent of where batches come from.
-
-A *sampler* yields the batches of one epoch as ``(xs, mask)``: ``xs`` a list over
-subjects of tensors already on the training device, ``mask`` a ``(batch, subject)``
-bool tensor or None (all present). Data stay in tensors on the device; batches are
-cut by index, never through a per-sample Python loop or a ``DataLoader``.
-"""
+"""The training loop, independent of where batches come from (see
+:mod:`neuromix.training.samplers`)."""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
 import torch
-from torch import Tensor
 
 from neuromix.models.vae import MultimodalModule
 
-__all__ = ["ArraySampler", "Sampler", "make_optimizer", "resolve_device", "train"]
-
-Batch = tuple[list[Tensor], Tensor | None]
-
-
-class Sampler(Protocol):
-    """Anything that yields one epoch of batches."""
-
-    def __len__(self) -> int:
-        """Number of samples per epoch."""
-
-    def batches(
-        self, batch_size: int, *, shuffle: bool, generator: torch.Generator | None, epoch: int
-    ) -> Iterator[Batch]:
-        """Batches of one epoch."""
-
-
-class ArraySampler:
-    """Paired rows of in-memory tensors, one per subject, all on the device.
-
-    Parameters
-    ----------
-    tensors : sequence of Tensor
-        ``tensors[m]`` has shape ``(n, *shape_m)``; row i of every tensor is one paired
-        sample.
-    """
-
-    def __init__(self, tensors: Sequence[Tensor]):
-        self.tensors = list(tensors)
-        self.n = self.tensors[0].shape[0]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def batches(self, batch_size, *, shuffle, generator=None, epoch=0):
-        device = self.tensors[0].device
-        if shuffle:
-            # randperm on the CPU generator, then moved: the order does not depend on
-            # the device.
-            order = torch.randperm(self.n, generator=generator).to(device)
-        else:
-            order = torch.arange(self.n, device=device)
-        for start in range(0, self.n, batch_size):
-            idx = order[start : start + batch_size]
-            yield [t.index_select(0, idx) for t in self.tensors], None
+__all__ = ["make_optimizer", "resolve_device", "train"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -89,11 +39,13 @@ def _epoch(
     epoch: int,
     generator: torch.Generator | None,
     optimizer: torch.optim.Optimizer | None,
+    clip_grad: float | None = None,
 ) -> dict[str, float]:
     """One pass; trains when an optimizer is given, else only evaluates."""
     totals = torch.zeros(3, dtype=torch.float64)
     n_seen = 0
     training = optimizer is not None
+    params = [p for p in module.parameters() if p.requires_grad]
     module.train(training)
     with torch.set_grad_enabled(training):
         for xs, mask in sampler.batches(
@@ -103,6 +55,8 @@ def _epoch(
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 out["loss"].backward()
+                if clip_grad is not None:
+                    torch.nn.utils.clip_grad_norm_(params, clip_grad, foreach=True)
                 optimizer.step()
             n = xs[0].shape[0]
             n_seen += n
@@ -127,12 +81,15 @@ def train(
     callback: Callable[[dict], None] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     start_epoch: int = 0,
+    clip_grad: float | None = None,
 ) -> list[dict]:
     """Fit ``module`` with Adam; returns the history as one dict per epoch.
 
     Each record holds ``epoch``, ``loss``, ``recon``, ``rate`` (training averages over
     the epoch), ``val_loss``, ``val_recon``, ``val_rate`` when a validation sampler is
     given, ``alpha`` for methods with an annealed prior weight, and ``seconds``.
+    ``clip_grad`` bounds the gradient norm of every step. Raises RuntimeError as soon
+    as an epoch's loss is not finite.
     """
     from tqdm.auto import tqdm
 
@@ -151,8 +108,14 @@ def train(
                 epoch=epoch,
                 generator=generator,
                 optimizer=optimizer,
+                clip_grad=clip_grad,
             )
         )
+        if not math.isfinite(record["loss"]):
+            raise RuntimeError(
+                f"training diverged at epoch {epoch}: the loss is {record['loss']}. Lower lr, "
+                "set clip_grad, or (MMVM) give the prior a standard-normal weight alpha."
+            )
         if validation is not None:
             val = _epoch(
                 module,

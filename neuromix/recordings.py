@@ -1,0 +1,850 @@
+"""``neuromix.fit``: recordings of several subjects in, a shared latent space out.
+
+The path (DESIGN.md section 2): per subject, select trials, bin at ``bin_size`` on a
+grid aligned to each trial's onset over ``[start, stop)``, cut windows of ``window``
+seconds every ``step`` seconds, split train/test *by trial*, pair trials across
+subjects by condition (``label``) within each split, and train a
+:class:`~neuromix.MultimodalVAE` on the paired windows, cut on the fly from the binned
+counts. The fitted :class:`NeuralModel` gives latents as xarray, decoding, alignment,
+coherence, plots and NWB export.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+from sklearn.base import BaseEstimator
+
+from neuromix._validation import Check, Interval, Options, check_params
+from neuromix.data.binning import bin_trials
+from neuromix.data.ingest import from_xarray
+from neuromix.data.pairing import pair_trials, select_trials, split_trials
+from neuromix.data.recording import Recording
+from neuromix.data.windows import n_windows as count_windows
+from neuromix.evaluation.alignment import centroid_distances
+from neuromix.evaluation.decoding import chance_level, decode_labels, default_classifier
+from neuromix.models.registry import available
+from neuromix.training.estimator import MultimodalVAE
+from neuromix.training.samplers import WindowSampler
+
+__all__ = ["NeuralModel", "fit"]
+
+_WINDOWS_PER_TRIAL = 16  # the paper's 16 windows of 100 ms every 10 ms
+
+
+def _scalar_or_mapping(value) -> bool:
+    return (
+        value is None or (isinstance(value, int | float | Mapping) and not isinstance(value, bool))
+    )
+
+
+class NeuralModel(BaseEstimator):
+    """A multimodal VAE fitted to windows of several subjects' recordings.
+
+    Each subject keeps its own encoder and decoder; the ``method`` decides how their
+    latents share information. Build it with :func:`neuromix.fit` or
+    ``NeuralModel(...).fit(recordings)``.
+
+    Parameters
+    ----------
+    subject_dim : str, default="subject"
+        Name of the subject dimension in every result (e.g. ``"rat"``).
+    method : str, default="mmvm"
+        One of :func:`neuromix.models.available`.
+    label : str, default="odor"
+        Trial label that defines the condition by which trials are paired across
+        subjects, and that :meth:`decode` decodes by default.
+    where : mapping, optional
+        Keep only trials whose labels match, e.g. ``{"correct": True,
+        "odor": ["A", "B", "C", "D"]}`` (see :func:`neuromix.data.select_trials`).
+    start, stop : float or mapping subject -> float, optional
+        Window range in seconds relative to trial onset; windows lie fully inside
+        ``[start, stop)``. Default ``start``: the recording's
+        ``metadata["window_start"]`` (set by the simulator to the paper's +250/+500 ms),
+        else 0. Default ``stop``: ``start`` + 250 ms (the paper's 16 windows).
+    bin_size, window, step : float, default=0.01, 0.1, 0.01
+        Bin width, window length and window step, in seconds.
+    pairing : {"min", "resample"}, default="min"
+        ``"min"``: per condition the smallest trial count over subjects, i-th trials
+        paired (the paper). ``"resample"``: every training trial is used and the
+        pairing is drawn anew each epoch.
+    missing : {"raise", "drop"}, default="raise"
+        A condition present in some subjects but not all: raise, or drop it.
+    test_size : float, default=0.2
+        Fraction of each subject's trials held out (stratified by ``label``).
+    latent_dim : int, default=2
+    beta : float, default=1.0
+        Weight of the rate term against a reconstruction log-likelihood summed over the
+        neurons x lags of a window.
+    likelihood : str, default="poisson"
+        Observation model of the binned counts (``"poisson"`` or the paper's
+        ``"gaussian"`` squared error).
+    method_params : dict, optional
+        Options of the method (see :class:`neuromix.MultimodalVAE`).
+    epochs, batch_size, lr, seed, device, progress
+        Training settings, as in :class:`neuromix.MultimodalVAE`.
+
+    Attributes
+    ----------
+    subjects_ : tuple of str
+    counts_ : dict of str to xarray.DataArray
+        Binned counts ``(trial, unit, time)`` of the kept trials of each subject, with
+        every trial label as a coord.
+    test_ : dict of str to numpy.ndarray of bool
+        Held-out trials of each subject (along ``counts_[s].trial``).
+    pairs_ : dict
+        ``"train"`` and ``"test"`` pairings (:func:`neuromix.data.pair_trials`).
+    vae_ : MultimodalVAE
+        The fitted array-level model.
+    history_ : pandas.DataFrame
+        Training curves (the validation columns are the held-out trials).
+    """
+
+    _parameter_constraints = {
+        "subject_dim": Check(lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+        "method": Options(available()),
+        "label": Check(lambda v: isinstance(v, str), "a trial label name"),
+        "where": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a mapping")],
+        "start": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
+        "stop": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
+        "bin_size": Interval(float, 0.0, low_open=True),
+        "window": Interval(float, 0.0, low_open=True),
+        "step": Interval(float, 0.0, low_open=True),
+        "pairing": Options(("min", "resample")),
+        "missing": Options(("raise", "drop")),
+        "test_size": Interval(float, 0.0, 0.9, low_open=True),
+    }
+
+    def __init__(
+        self,
+        *,
+        subject_dim="subject",
+        method="mmvm",
+        label="odor",
+        where=None,
+        start=None,
+        stop=None,
+        bin_size=0.01,
+        window=0.1,
+        step=0.01,
+        pairing="min",
+        missing="raise",
+        test_size=0.2,
+        latent_dim=2,
+        beta=1.0,
+        likelihood="poisson",
+        method_params=None,
+        epochs=150,
+        batch_size=128,
+        lr=1e-3,
+        seed=0,
+        device="auto",
+        progress=True,
+    ):
+        self.subject_dim = subject_dim
+        self.method = method
+        self.label = label
+        self.where = where
+        self.start = start
+        self.stop = stop
+        self.bin_size = bin_size
+        self.window = window
+        self.step = step
+        self.pairing = pairing
+        self.missing = missing
+        self.test_size = test_size
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.likelihood = likelihood
+        self.method_params = method_params
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ input
+    def _normalise(self, recordings) -> dict[str, Recording | xr.DataArray]:
+        """Mapping subject -> Recording or binned DataArray, from every accepted input."""
+        dim = self.subject_dim
+        if isinstance(recordings, xr.DataArray):
+            if dim not in recordings.dims:
+                raise ValueError(
+                    f"subject_dim {dim!r} is not a dimension of the input (dims: "
+                    f"{recordings.dims}); pass subject_dim= one of them"
+                )
+            recordings = {
+                str(s): recordings.sel({dim: s})
+                .dropna("unit", how="all")
+                .dropna("trial", how="all")
+                for s in recordings[dim].values
+            }
+        elif isinstance(recordings, xr.DataTree):
+            tree_dim = recordings.attrs.get("subject_dim")
+            if tree_dim is not None and tree_dim != dim:
+                raise ValueError(
+                    f"subject_dim {dim!r} does not match the input, whose subjects are "
+                    f"{tree_dim!r}; pass subject_dim={tree_dim!r}"
+                )
+            recordings = {
+                name: _node_counts(name, node) for name, node in recordings.children.items()
+            }
+        elif isinstance(recordings, Recording):
+            raise TypeError(
+                "recordings must be a mapping subject -> recording, e.g. "
+                f"{{{recordings.subject!r}: recording}}, not a single Recording"
+            )
+        if not isinstance(recordings, Mapping) or not recordings:
+            raise TypeError(
+                "recordings must be a non-empty mapping subject -> Recording or binned "
+                "xarray.DataArray, an xarray.DataTree with one node per subject, or a "
+                f"DataArray with a {dim!r} dimension; got {type(recordings).__name__}"
+            )
+        out = {}
+        for subject, rec in recordings.items():
+            subject = str(subject)
+            if isinstance(rec, Recording):
+                out[subject] = rec
+            elif isinstance(rec, xr.DataArray):
+                for d in rec.dims:
+                    if d not in ("trial", "unit", "time"):
+                        raise ValueError(
+                            f"subject {subject!r}: unexpected dimension {d!r} in binned counts; "
+                            f"expected ('trial', 'unit', 'time') — is {d!r} the subject_dim?"
+                        )
+                out[subject] = from_xarray(rec, subject=subject)
+            else:
+                raise TypeError(
+                    f"subject {subject!r}: expected a Recording or a binned xarray.DataArray, "
+                    f"got {type(rec).__name__}"
+                )
+        return out
+
+    def _per_subject(self, value, subjects, name, default):
+        if isinstance(value, Mapping):
+            missing = [s for s in subjects if s not in value]
+            if missing:
+                raise ValueError(f"{name}: no value for subject {missing[0]!r}")
+            return {s: float(value[s]) for s in subjects}
+        return {s: (default(s) if value is None else float(value)) for s in subjects}
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, recordings, y=None):
+        """Bin, window, split, pair and train.
+
+        Parameters
+        ----------
+        recordings : mapping, xarray.DataTree or xarray.DataArray
+            A mapping subject -> :class:`~neuromix.data.Recording` (what
+            :func:`neuromix.read_nwb`, :func:`neuromix.from_arrays` and
+            :func:`neuromix.datasets.simulate_odor_sequence` give) or subject -> binned
+            counts ``(trial, unit, time)``; a DataTree with one node per subject
+            holding such counts; or one DataArray with a ``subject_dim`` dimension.
+
+        Returns
+        -------
+        self
+        """
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        data = self._normalise(recordings)
+        subjects = list(data)
+        vae = self._make_vae()
+        joint = self.method != "independent"
+        if joint and len(subjects) < 2:
+            raise ValueError(
+                f"method {self.method!r} is a joint method and needs at least two subjects; "
+                f"got {len(subjects)} ({', '.join(map(repr, subjects))}); use "
+                "method='independent' for one subject"
+            )
+        trials = {s: _trial_table(s, d) for s, d in data.items()}
+        for s, table in trials.items():
+            if len(table) == 0:
+                raise ValueError(f"subject {s!r}: trials: the recording has no trials")
+            if self.label not in table.columns:
+                raise ValueError(
+                    f"subject {s!r}: label {self.label!r} is missing from the trial table "
+                    f"(columns: {', '.join(map(str, table.columns))})"
+                )
+        if self.where:
+            trials = {s: select_trials(t, self.where, subject=s) for s, t in trials.items()}
+            for s, t in trials.items():
+                if len(t) == 0:
+                    raise ValueError(f"subject {s!r}: trials: no trial matches where={self.where}")
+        trials = self._check_conditions(trials)
+        starts = self._per_subject(
+            self.start, subjects, "start", lambda s: _metadata(data[s]).get("window_start", 0.0)
+        )
+        stops = self._per_subject(
+            self.stop,
+            subjects,
+            "stop",
+            lambda s: starts[s] + self.window + (_WINDOWS_PER_TRIAL - 1) * self.step,
+        )
+        windows = {
+            s: count_windows(starts[s], stops[s], self.window, self.step, bin_size=self.bin_size)
+            for s in subjects
+        }
+        if len(set(windows.values())) > 1:
+            listing = ", ".join(f"{s!r}: {n}" for s, n in windows.items())
+            raise ValueError(
+                f"start/stop: subjects get different numbers of windows ({listing}); windows "
+                "are paired by index, so every subject's range must hold the same number"
+            )
+        counts = {}
+        for s in subjects:
+            kept = trials[s].index
+            source = data[s]
+            if isinstance(source, Recording):
+                source = dataclasses.replace(source, trials=source.trials.loc[kept])
+            else:
+                source = source.sel(trial=kept.to_numpy())
+            counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
+        test = {
+            s: split_trials(
+                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
+            )
+            for s in subjects
+        }
+        self.subjects_ = tuple(subjects)
+        self.counts_ = counts
+        self.test_ = test
+        self.starts_, self.stops_ = starts, stops
+        self.n_windows_ = next(iter(windows.values()))
+        self._lag = round(self.window / self.bin_size)
+        self._step = round(self.step / self.bin_size)
+        self.pairs_ = {"train": self._pair(False, rng=None), "test": self._pair(True, rng=None)}
+        shapes = {s: (counts[s].sizes["unit"] * self._lag,) for s in subjects}
+        vae._build(subjects, shapes)
+        self.vae_ = vae
+        self._tensors = [self._counts_tensor(s) for s in subjects]
+        if self.pairing == "resample":
+            base = np.random.SeedSequence([int(self.seed), 7])
+
+            def pairs_for_epoch(epoch):
+                rng = np.random.default_rng(base.spawn(epoch + 1)[-1])
+                return self._positions(self._pair(False, rng=rng, rule="resample"))
+
+            train_pairs = pairs_for_epoch
+        else:
+            train_pairs = self._positions(self.pairs_["train"])
+        sampler = self._sampler(train_pairs)
+        validation = (
+            self._sampler(self._positions(self.pairs_["test"]))
+            if len(self.pairs_["test"])
+            else None
+        )
+        vae._fit_sampler(sampler, validation)
+        return self
+
+    def _make_vae(self) -> MultimodalVAE:
+        return MultimodalVAE(
+            method=self.method,
+            method_params=self.method_params,
+            latent_dim=self.latent_dim,
+            beta=self.beta,
+            likelihood=self.likelihood,
+            architecture="mlp",
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            validation_fraction=0.0,
+            seed=self.seed,
+            device=self.device,
+            progress=self.progress,
+        )
+
+    def _check_conditions(self, trials):
+        present = {s: set(t[self.label].unique()) for s, t in trials.items()}
+        shared = set.intersection(*present.values())
+        lacking = {
+            c: [s for s in trials if c not in present[s]]
+            for c in set.union(*present.values()) - shared
+        }
+        if lacking and self.missing == "raise" and len(trials) > 1:
+            details = "; ".join(f"{c!r} missing in {lacking[c]}" for c in sorted(lacking, key=str))
+            raise ValueError(
+                f"label {self.label!r}: not every subject has every condition ({details}); "
+                "pass missing='drop' to drop these conditions, or filter with where="
+            )
+        if lacking:
+            trials = {s: t[t[self.label].isin(shared)] for s, t in trials.items()}
+        return trials
+
+    def _pair(self, held_out: bool, *, rng, rule=None) -> pd.DataFrame:
+        conditions = {}
+        for s in self.subjects_:
+            c = self.counts_[s]
+            keep = self.test_[s] if held_out else ~self.test_[s]
+            conditions[s] = pd.Series(c[self.label].values[keep], index=c["trial"].values[keep])
+        if len(conditions) == 1:  # one subject (independent VAE): every trial is a tuple
+            ((s, series),) = conditions.items()
+            return pd.DataFrame({s: series.index, "condition": series.to_numpy()})
+        return pair_trials(conditions, rule=rule or self.pairing, rng=rng, missing="drop")
+
+    def _positions(self, pairs: pd.DataFrame) -> np.ndarray:
+        cols = []
+        for s in self.subjects_:
+            index = pd.Index(self.counts_[s]["trial"].values)
+            cols.append(index.get_indexer(pairs[s].to_numpy()))
+        return np.stack(cols, axis=1) if cols else np.zeros((0, 0), dtype=np.int64)
+
+    def _counts_tensor(self, s) -> torch.Tensor:
+        return torch.as_tensor(
+            np.ascontiguousarray(self.counts_[s].values), device=self.vae_.device_
+        )
+
+    def _sampler(self, pairs) -> WindowSampler:
+        return WindowSampler(
+            self._tensors,
+            pairs,
+            n_windows=self.n_windows_,
+            lag_bins=self._lag,
+            step_bins=self._step,
+        )
+
+    # ------------------------------------------------------------------ results
+    def _check_fitted(self):
+        if not hasattr(self, "vae_"):
+            raise RuntimeError("this NeuralModel is not fitted yet; call fit first")
+
+    @property
+    def history_(self) -> pd.DataFrame:
+        self._check_fitted()
+        return self.vae_.history_
+
+    def _all_windows(self, m: int, tensor: torch.Tensor | None = None) -> torch.Tensor:
+        """Every window of every trial of subject m, ``(trial * window, unit * lag)``."""
+        t = self._tensors[m] if tensor is None else tensor
+        view = t.unfold(2, self._lag, self._step)[:, :, : self.n_windows_]  # (tr, u, w, lag)
+        return view.permute(0, 2, 1, 3).reshape(t.shape[0] * self.n_windows_, -1).float()
+
+    @torch.no_grad()
+    def _encode(self, m: int, windows: torch.Tensor, chunk: int = 8192):
+        module = self.vae_.module_
+        module.eval()
+        mus, logvars = [], []
+        for i in range(0, windows.shape[0], chunk):
+            inputs = [None] * len(self.subjects_)
+            inputs[m] = windows[i : i + chunk]
+            mu, logvar, _ = module.encode(inputs)
+            mus.append(mu[:, m])
+            logvars.append(logvar[:, m])
+        return torch.cat(mus).cpu().numpy(), torch.cat(logvars).cpu().numpy()
+
+    def _window_coords(self, s: str, counts: xr.DataArray, split: np.ndarray | None):
+        n_trials = counts.sizes["trial"]
+        w = self.n_windows_
+        trial_ids = np.repeat(counts["trial"].values, w)
+        window = np.tile(np.arange(w), n_trials)
+        coords = {
+            self.subject_dim: np.full(n_trials * w, s, dtype=object),
+            "trial": trial_ids,
+            "window": window,
+        }
+        extra = {"time": ("sample", np.round(self.starts_[s] + window * self.step, 9))}
+        if split is not None:
+            extra["split"] = ("sample", np.repeat(np.where(split, "test", "train"), w))
+        for name, coord in counts.coords.items():
+            if coord.dims == ("trial",) and name != "trial":
+                extra[name] = ("sample", np.repeat(coord.values, w))
+        return coords, extra
+
+    def _assemble(self, parts, *, sample, n_samples, seed, attrs):
+        """Concatenate per-subject latents into one DataArray with a MultiIndex."""
+        frames, extras, values = [], [], []
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        for coords, extra, (mu, logvar) in parts:
+            frames.append(pd.DataFrame(coords))
+            extras.append(extra)
+            if sample:
+                eps = rng.standard_normal((n_samples, *mu.shape)).astype(mu.dtype)
+                values.append(mu + np.exp(0.5 * logvar) * eps)
+            else:
+                values.append(mu)
+        index = pd.MultiIndex.from_frame(pd.concat(frames, ignore_index=True))
+        coords = xr.Coordinates.from_pandas_multiindex(index, "sample")
+        data = np.concatenate(values, axis=-2)
+        dims = ("draw", "sample", "latent") if sample else ("sample", "latent")
+        da = xr.DataArray(data, dims=dims, coords=coords, name="latent", attrs=attrs)
+        names = set().union(*(e.keys() for e in extras))
+        for name in sorted(names):
+            pieces = []
+            for e, (_, _, (mu, _)) in zip(extras, parts, strict=True):
+                if name in e:
+                    pieces.append(np.asarray(e[name][1], dtype=object))
+                else:
+                    pieces.append(np.full(mu.shape[0], None, dtype=object))
+            column = np.concatenate(pieces)
+            try:
+                column = pd.Series(column).infer_objects().to_numpy()
+            except (TypeError, ValueError):  # pragma: no cover - mixed labels stay objects
+                pass
+            da = da.assign_coords({name: ("sample", column)})
+        return da.assign_coords(latent=np.arange(data.shape[-1]))
+
+    def latents(self, *, sample: bool = False, n_samples: int = 1, seed: int | None = None):
+        """Latents of every window of every kept trial of every subject.
+
+        Parameters
+        ----------
+        sample : bool, default=False
+            Draw from each window's posterior instead of giving its mean.
+        n_samples : int, default=1
+            Draws per window when ``sample``.
+        seed : int, optional
+            Seed of the draws (default: the model's seed).
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``("sample", "latent")`` (``("draw", "sample", "latent")`` when
+            sampling); ``sample`` is a MultiIndex of (``subject_dim``, ``trial``,
+            ``window``), so ``.sel(rat="Mitt")`` and ``.unstack("sample")`` work; coords
+            ``time`` (window start relative to onset, s), ``split`` ("train"/"test") and
+            every trial label, so ``.groupby("odor")`` works.
+        """
+        self._check_fitted()
+        parts = []
+        for m, s in enumerate(self.subjects_):
+            coords, extra = self._window_coords(s, self.counts_[s], self.test_[s])
+            parts.append((coords, extra, self._encode(m, self._all_windows(m))))
+        attrs = {
+            "method": self.method,
+            "subject_dim": self.subject_dim,
+            "beta": self.beta,
+            "description": "posterior " + ("samples" if sample else "means") + " per window",
+        }
+        return self._assemble(parts, sample=sample, n_samples=n_samples, seed=seed, attrs=attrs)
+
+    def transform(self, recordings, *, sample: bool = False, n_samples: int = 1, seed=None):
+        """Latents of new recordings of fitted subjects (e.g. another session).
+
+        The recordings are binned and windowed as at fit (same ranges, no split); their
+        units must carry the same ids, in the same order, as at fit.
+        """
+        self._check_fitted()
+        data = self._normalise(recordings)
+        parts = []
+        for s, rec in data.items():
+            if s not in self.subjects_:
+                raise ValueError(
+                    f"subject {s!r} was not present at fit; fitted subjects: "
+                    f"{', '.join(map(repr, self.subjects_))}"
+                )
+            m = self.subjects_.index(s)
+            units = rec.unit_ids if isinstance(rec, Recording) else rec["unit"].values
+            fitted_units = self.counts_[s]["unit"].values
+            if len(units) != len(fitted_units) or np.any(np.asarray(units) != fitted_units):
+                raise ValueError(
+                    f"subject {s!r}: unit ids differ from those at fit ({len(units)} units "
+                    f"given, {len(fitted_units)} at fit); the encoder reads units by position, "
+                    "so the same units in the same order are needed"
+                )
+            table = _trial_table(s, rec)
+            if self.where:
+                table = select_trials(table, self.where, subject=s)
+            if isinstance(rec, Recording):
+                rec = dataclasses.replace(rec, trials=rec.trials.loc[table.index])
+            else:
+                rec = rec.sel(trial=table.index.to_numpy())
+            counts = bin_trials(
+                rec, start=self.starts_[s], stop=self.stops_[s], bin_size=self.bin_size
+            )
+            tensor = torch.as_tensor(np.ascontiguousarray(counts.values), device=self.vae_.device_)
+            coords, extra = self._window_coords(s, counts, None)
+            parts.append((coords, extra, self._encode(m, self._all_windows(m, tensor))))
+        return self._assemble(
+            parts,
+            sample=sample,
+            n_samples=n_samples,
+            seed=seed,
+            attrs={"method": self.method, "subject_dim": self.subject_dim},
+        )
+
+    def _split_latents(self, label, latents=None):
+        lat = self.latents() if latents is None else latents
+        dim = self.subject_dim
+        out = {"train": {}, "test": {}}
+        labels = lat[label].values
+        split = lat["split"].values
+        subj = lat[dim].values
+        for s in self.subjects_:
+            for part in ("train", "test"):
+                sel = (subj == s) & (split == part)
+                out[part][s] = (lat.values[sel], labels[sel])
+        return out
+
+    def decode(self, label: str | None = None, *, classifier=None) -> xr.Dataset:
+        """Decode a trial label from the latents of held-out trials.
+
+        Per subject, a classifier (default: standardised logistic regression) is trained
+        on the latents of the windows of its training trials and scored on its held-out
+        trials; ``transfer`` trains on one subject and tests on another. Beside each
+        accuracy: ``chance`` (the majority-class rate of the held-out labels) and
+        ``shuffled`` (the same classifier trained on shuffled labels).
+
+        Returns
+        -------
+        xarray.Dataset
+            See :func:`neuromix.evaluation.decode_labels`.
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        parts = self._split_latents(label)
+        ds = decode_labels(
+            parts["train"],
+            parts["test"],
+            subject_dim=self.subject_dim,
+            classifier=classifier,
+            seed=self.seed,
+        )
+        ds.attrs.update(label=label, method=self.method, unit="accuracy per window")
+        return ds
+
+    def alignment(self, label: str | None = None) -> xr.Dataset:
+        """How well subjects share a latent space, on held-out trials.
+
+        Returns the cross-subject decoding ``transfer`` matrix and, from
+        :func:`neuromix.evaluation.centroid_distances`, the ``distance`` between
+        subjects' condition-averaged latents relative to their spread, beside each
+        subject's ``separation`` of conditions on the same scale. For aligned spaces
+        the off-diagonal transfer is near the within-subject accuracy and the distance
+        well below the separation.
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        parts = self._split_latents(label)
+        dist = centroid_distances(parts["test"], subject_dim=self.subject_dim)
+        dec = decode_labels(
+            parts["train"], parts["test"], subject_dim=self.subject_dim, seed=self.seed
+        )
+        ds = xr.merge([dist, dec[["transfer", "accuracy", "chance"]]])
+        off = ~np.eye(len(self.subjects_), dtype=bool)
+        ds.attrs.update(
+            label=label,
+            method=self.method,
+            mean_transfer=float(dec["transfer"].values[off].mean()),
+            mean_distance=float(dist["distance"].values[off].mean()),
+            mean_separation=float(dist["separation"].values.mean()),
+        )
+        return ds
+
+    def coherence(self, label: str | None = None, *, sample: bool = True) -> xr.Dataset:
+        """Coherence of conditional generation across subjects, on held-out trials.
+
+        For each source subject m and target k: encode m's held-out windows, draw z from
+        q_m, decode with k's decoder, and classify the generated windows with a
+        classifier trained on k's real training windows. ``coherence[m, k]`` is the
+        fraction classified as the source trial's label; ``oracle`` is that
+        classifier's accuracy on k's real held-out windows (its ceiling) and ``chance``
+        the majority-class rate.
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        windows, labels = {}, {}
+        for m, s in enumerate(self.subjects_):
+            w = self._all_windows(m).cpu().numpy()
+            trial_labels = np.repeat(self.counts_[s][label].values, self.n_windows_)
+            test = np.repeat(self.test_[s], self.n_windows_)
+            windows[s] = (w[~test], w[test])
+            labels[s] = (trial_labels[~test], trial_labels[test])
+        classifiers, oracle, chance = {}, {}, {}
+        for s in self.subjects_:
+            clf = default_classifier(self.seed).fit(windows[s][0], labels[s][0])
+            classifiers[s] = clf
+            oracle[s] = clf.score(windows[s][1], labels[s][1])
+            chance[s] = chance_level(labels[s][1])
+        matrix = np.zeros((len(self.subjects_), len(self.subjects_)))
+        for i, src in enumerate(self.subjects_):
+            for j, tgt in enumerate(self.subjects_):
+                generated = self.vae_.generate(
+                    {src: windows[src][1]}, tgt, sample=sample, seed=self.seed + 13 * i + j
+                )
+                matrix[i, j] = classifiers[tgt].score(generated, labels[src][1])
+        dim = self.subject_dim
+        names = np.array(self.subjects_, dtype=object)
+        return xr.Dataset(
+            {
+                "coherence": ((f"source_{dim}", f"target_{dim}"), matrix),
+                "oracle": (dim, np.array([oracle[s] for s in self.subjects_])),
+                "chance": (dim, np.array([chance[s] for s in self.subjects_])),
+            },
+            coords={dim: names, f"source_{dim}": names, f"target_{dim}": names},
+            attrs={"label": label, "method": self.method},
+        )
+
+    # ------------------------------------------------------------------ plots and export
+    def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
+        """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one
+        panel of all subjects coloured by subject; UMAP when the latent has more than
+        two dimensions. Returns the matplotlib Figure."""
+        from neuromix.plotting.embeddings import plot_embeddings
+
+        return plot_embeddings(
+            self.latents(),
+            subject_dim=self.subject_dim,
+            color=color or self.label,
+            split=split,
+            seed=self.seed,
+            **kwargs,
+        )
+
+    def plot_training(self, **kwargs):
+        """Training and held-out loss per epoch. Returns the matplotlib Figure."""
+        from neuromix.plotting.training import plot_training
+
+        return plot_training(self.history_, **kwargs)
+
+    def to_nwb(self, paths=None, *, out_dir=None, overwrite: bool = False):
+        """Write each subject's latents into its NWB file.
+
+        See :func:`neuromix.io.nwb.export_latents`.
+        """
+        from neuromix.io.nwb import export_latents
+
+        return export_latents(self, paths, out_dir=out_dir, overwrite=overwrite)
+
+    def save(self, path, *, overwrite: bool = False):
+        """Save weights, binned counts and a plain JSON config (no pickle).
+
+        See :func:`neuromix.load`.
+        """
+        from neuromix.io.persistence import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def _get_state(self):
+        self._check_fitted()
+        vae_config, vae_tensors = self.vae_._get_state()
+        subjects = {}
+        tensors = {f"vae.{k}": v for k, v in vae_tensors.items()}
+        for m, s in enumerate(self.subjects_):
+            c = self.counts_[s]
+            labels = {
+                name: _jsonable(coord.values)
+                for name, coord in c.coords.items()
+                if coord.dims == ("trial",) and name != "trial"
+            }
+            subjects[s] = {
+                "trial": _jsonable(c["trial"].values),
+                "unit": _jsonable(c["unit"].values),
+                "time": _jsonable(c["time"].values),
+                "labels": labels,
+                "attrs": {k: _jsonable(v) for k, v in c.attrs.items()},
+                "test": self.test_[s].tolist(),
+                "start": self.starts_[s],
+                "stop": self.stops_[s],
+                "dtype": str(c.dtype),
+            }
+            tensors[f"counts.{m}"] = torch.as_tensor(np.ascontiguousarray(c.values))
+        config = {
+            "params": self.get_params(deep=False),
+            "subjects": subjects,
+            "order": list(self.subjects_),
+            "pairs": {k: v.to_dict("list") for k, v in self.pairs_.items()},
+            "vae": vae_config,
+            "n_windows": self.n_windows_,
+        }
+        return config, tensors
+
+    @classmethod
+    def _from_state(cls, config, tensors, device="auto"):
+        params = dict(config["params"])
+        params["device"] = device
+        model = cls(**params)
+        vae_tensors = {k[4:]: v for k, v in tensors.items() if k.startswith("vae.")}
+        model.vae_ = MultimodalVAE._from_state(config["vae"], vae_tensors, device=device)
+        model.subjects_ = tuple(config["order"])
+        model.counts_, model.test_, model.starts_, model.stops_ = {}, {}, {}, {}
+        for m, s in enumerate(model.subjects_):
+            info = config["subjects"][s]
+            coords = {"trial": info["trial"], "unit": info["unit"], "time": info["time"]}
+            coords.update({k: ("trial", v) for k, v in info["labels"].items()})
+            model.counts_[s] = xr.DataArray(
+                tensors[f"counts.{m}"].numpy().astype(info["dtype"]),
+                dims=("trial", "unit", "time"),
+                coords=coords,
+                attrs=info["attrs"],
+            )
+            model.test_[s] = np.array(info["test"], dtype=bool)
+            model.starts_[s], model.stops_[s] = info["start"], info["stop"]
+        model.pairs_ = {k: pd.DataFrame(v) for k, v in config["pairs"].items()}
+        model.n_windows_ = config["n_windows"]
+        model._lag = round(model.window / model.bin_size)
+        model._step = round(model.step / model.bin_size)
+        model._tensors = [model._counts_tensor(s) for s in model.subjects_]
+        return model
+
+    def __repr__(self, N_CHAR_MAX=700):
+        text = super().__repr__(N_CHAR_MAX)
+        if hasattr(self, "vae_"):
+            n_pairs = len(self.pairs_["train"])
+            text += (
+                f"\n  fitted on {len(self.subjects_)} {self.subject_dim}s "
+                f"({', '.join(self.subjects_)}): {n_pairs} paired training trials x "
+                f"{self.n_windows_} windows"
+            )
+        return text
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _metadata(data) -> Mapping[str, Any]:
+    return data.metadata if isinstance(data, Recording) else data.attrs
+
+
+def _trial_table(subject: str, data) -> pd.DataFrame:
+    if isinstance(data, Recording):
+        return data.trials
+    trial_coords = {
+        name: coord.values
+        for name, coord in data.coords.items()
+        if coord.dims == ("trial",) and name != "trial"
+    }
+    return pd.DataFrame(trial_coords, index=pd.Index(data["trial"].values, name="trial"))
+
+
+def _node_counts(name: str, node) -> xr.DataArray:
+    ds = node.to_dataset()
+    if "counts" in ds.data_vars:
+        return ds["counts"]
+    if len(ds.data_vars) == 1:
+        return next(iter(ds.data_vars.values()))
+    raise ValueError(
+        f"subject {name!r}: the DataTree node must hold one data variable of binned counts "
+        f"(or one named 'counts'); found {list(ds.data_vars)}"
+    )
+
+
+def fit(
+    recordings, subject_dim: str = "subject", method: str = "mmvm", label: str = "odor", **kwargs
+):
+    """Fit a multimodal VAE to several subjects' recordings; see :class:`NeuralModel`.
+
+    Examples
+    --------
+    >>> import neuromix as nm
+    >>> rec = nm.datasets.simulate_odor_sequence(seed=0, n_trials=40, n_units=10)
+    >>> model = nm.fit(rec, subject_dim="rat", epochs=1, progress=False)
+    >>> lat = model.latents()
+    >>> lat.dims, sorted(set(lat.rat.values))[:2]
+    (('sample', 'latent'), ['Barat', 'Buchanan'])
+    """
+    return NeuralModel(subject_dim=subject_dim, method=method, label=label, **kwargs).fit(
+        recordings
+    )
