@@ -141,7 +141,13 @@ class Poisson(Likelihood):
 
     def nll(self, params, x):
         rate = F.softplus(params)
-        return _flat_sum(rate - torch.xlogy(x, rate) + torch.lgamma(x + 1.0))
+        # log softplus(eta) -> eta in the lower tail, where softplus underflows to 0 and
+        # a spike would cost -x log 0 = inf; clamp the other branch so that its unused
+        # gradient stays finite too.
+        log_rate = torch.where(
+            params < -15.0, params, torch.log(F.softplus(params.clamp(min=-15.0)))
+        )
+        return _flat_sum(rate - x * log_rate + torch.lgamma(x + 1.0))
 
     def mean(self, params):
         return F.softplus(params)
