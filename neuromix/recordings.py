@@ -295,6 +295,15 @@ class NeuralModel(BaseEstimator):
             "stop",
             lambda s: starts[s] + self.window + (_WINDOWS_PER_TRIAL - 1) * self.step,
         )
+        counts = {}
+        for s in subjects:
+            kept = trials[s].index
+            source = data[s]
+            if isinstance(source, Recording):
+                source = dataclasses.replace(source, trials=source.trials.loc[kept])
+            else:
+                source = source.sel(trial=kept.to_numpy())
+            counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
         windows = {
             s: count_windows(starts[s], stops[s], self.window, self.step, bin_size=self.bin_size)
             for s in subjects
@@ -305,15 +314,6 @@ class NeuralModel(BaseEstimator):
                 f"start/stop: subjects get different numbers of windows ({listing}); windows "
                 "are paired by index, so every subject's range must hold the same number"
             )
-        counts = {}
-        for s in subjects:
-            kept = trials[s].index
-            source = data[s]
-            if isinstance(source, Recording):
-                source = dataclasses.replace(source, trials=source.trials.loc[kept])
-            else:
-                source = source.sel(trial=kept.to_numpy())
-            counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
         test = {
             s: split_trials(
                 trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
