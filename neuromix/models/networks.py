@@ -164,7 +164,9 @@ class BatchedMLP(nn.Module):
     def _act(self, h: Tensor, last: bool) -> Tensor:
         if last and not self.final_activation:
             return h
-        return F.leaky_relu(h, self.negative_slope)
+        # in place: h is a fresh baddbmm/addmm result, and LeakyReLU's backward (slope > 0)
+        # can use its output, so no second tensor per layer is allocated
+        return F.leaky_relu(h, self.negative_slope, inplace=True)
 
     def forward(self, inputs: Sequence[Tensor | None]) -> list[Tensor | None]:
         """Evaluate the subjects whose input is given; ``inputs[m]`` is ``(n_m, sizes[m][0])``."""

@@ -1,0 +1,27 @@
+"""The training loop's pieces against their torch references."""
+
+import pytest
+import torch
+
+from neuromix.training.loop import _clip_grad_norm, resolve_device
+
+
+@pytest.mark.parametrize("scale", [0.01, 10.0])
+def test_clip_grad_norm_matches_torch(scale):
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(5, 3), (7,), (2, 2, 2)]
+    ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+    ref = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    for p, q in zip(ours, ref, strict=True):
+        p.grad = torch.randn(p.shape, generator=gen) * scale
+        q.grad = p.grad.clone()
+    _clip_grad_norm(ours, 1.0)
+    torch.nn.utils.clip_grad_norm_(ref, 1.0)
+    for p, q in zip(ours, ref, strict=True):
+        torch.testing.assert_close(p.grad, q.grad)
+
+
+def test_auto_device_is_cpu_without_cuda():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
