@@ -31,12 +31,18 @@ def _summary(model, seconds: float) -> dict:
         "seconds": round(seconds, 1),
         "final_loss": float(model.history_["loss"].iloc[-1]),
         "final_heldout_loss": float(model.history_["val_loss"].iloc[-1]),
-        "decoding": {s: float(v) for s, v in zip(model.subjects_, dec.accuracy.values, strict=True)},
+        "decoding": {
+            s: float(v) for s, v in zip(model.subjects_, dec.accuracy.values, strict=True)
+        },
         "chance": {s: float(v) for s, v in zip(model.subjects_, dec.chance.values, strict=True)},
-        "shuffled": {s: float(v) for s, v in zip(model.subjects_, dec.shuffled.values, strict=True)},
+        "shuffled": {
+            s: float(v) for s, v in zip(model.subjects_, dec.shuffled.values, strict=True)
+        },
         "transfer": {
             f"{a}->{b}": float(dec.transfer.sel({f"train_{dim}": a, f"test_{dim}": b}))
-            for a in model.subjects_ for b in model.subjects_ if a != b
+            for a in model.subjects_
+            for b in model.subjects_
+            if a != b
         },
         "mean_decoding": float(dec.accuracy.mean()),
         "mean_chance": float(dec.chance.mean()),
@@ -93,9 +99,10 @@ def run_demo(
         "latent_dim": 2,
         "seed": seed,
     }
+    units = ", ".join(f"{s}: {r.n_units} units" for s, r in rec.items())
     print(
-        f"Simulated {len(rec)} rats ({', '.join(f'{s}: {r.n_units} units' for s, r in rec.items())}) "
-        f"with the real trial structure; NWB files in {out / 'nwb'}"
+        f"Simulated {len(rec)} rats ({units}) with the real trial structure; "
+        f"NWB files in {out / 'nwb'}"
     )
     results = {}
     for method in methods:
@@ -111,13 +118,19 @@ def run_demo(
             plt.close(fig)
         model.to_nwb(overwrite=True)
         model.save(out / f"model_{method}.nmx", overwrite=True)
-    metrics = {"settings": settings, "seed": seed, "methods": results,
-               "total_seconds": round(time.perf_counter() - t0, 1)}
+    metrics = {
+        "settings": settings,
+        "seed": seed,
+        "methods": results,
+        "total_seconds": round(time.perf_counter() - t0, 1),
+    }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     table = _table(results)
     (out / "report.md").write_text(_report(metrics, table))
     print("\n" + table)
-    print(f"\nReport: {out / 'report.md'} (figures in {out / 'figures'}, latents in the NWB files)")
+    print(
+        f"\nReport: {out / 'report.md'} (figures in {out / 'figures'}, latents in the NWB files)"
+    )
     return metrics
 
 

@@ -39,8 +39,8 @@ _WINDOWS_PER_TRIAL = 16  # the paper's 16 windows of 100 ms every 10 ms
 
 
 def _scalar_or_mapping(value) -> bool:
-    return (
-        value is None or (isinstance(value, int | float | Mapping) and not isinstance(value, bool))
+    return value is None or (
+        isinstance(value, int | float | Mapping) and not isinstance(value, bool)
     )
 
 

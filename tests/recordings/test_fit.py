@@ -22,8 +22,13 @@ def model(rec):
 
 def test_windows_and_pairing_follow_the_paper(model, rec):
     assert model.n_windows_ == 16
-    assert model.starts_ == {"Barat": 0.25, "Buchanan": 0.25, "Mitt": 0.5, "Stella": 0.5,
-                             "SuperChris": 0.25}
+    assert model.starts_ == {
+        "Barat": 0.25,
+        "Buchanan": 0.25,
+        "Mitt": 0.5,
+        "Stella": 0.5,
+        "SuperChris": 0.25,
+    }
     assert model.stops_["Mitt"] == pytest.approx(0.75)
     for s in model.subjects_:
         c = model.counts_[s]
@@ -117,12 +122,22 @@ def test_every_input_form_gives_the_same_counts(rec):
     sub = {s: rec[s] for s in ("Barat", "Mitt")}
     a.fit(sub)
     binned = {s: nm.bin_trials(r, start=0.0, stop=2.0) for s, r in sub.items()}
-    b = nm.NeuralModel(subject_dim="rat", epochs=0, progress=False, pairing="min",
-                       start={"Barat": 0.25, "Mitt": 0.5}).fit(binned)
+    b = nm.NeuralModel(
+        subject_dim="rat",
+        epochs=0,
+        progress=False,
+        pairing="min",
+        start={"Barat": 0.25, "Mitt": 0.5},
+    ).fit(binned)
     tree = xr.DataTree.from_dict({s: xr.Dataset({"counts": v}) for s, v in binned.items()})
     tree.attrs["subject_dim"] = "rat"
-    c = nm.NeuralModel(subject_dim="rat", epochs=0, progress=False, pairing="min",
-                       start={"Barat": 0.25, "Mitt": 0.5}).fit(tree)
+    c = nm.NeuralModel(
+        subject_dim="rat",
+        epochs=0,
+        progress=False,
+        pairing="min",
+        start={"Barat": 0.25, "Mitt": 0.5},
+    ).fit(tree)
     for other in (b, c):
         for s in sub:
             np.testing.assert_array_equal(other.counts_[s].values, a.counts_[s].values)
@@ -143,8 +158,11 @@ def test_every_method_runs_on_recordings(rec, method):
 
 def test_resample_pairing_uses_every_training_trial(rec):
     m = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
-    sampler = m._sampler(lambda epoch: m._positions(
-        m._pair(False, rng=np.random.default_rng(epoch), rule="resample")))
+    sampler = m._sampler(
+        lambda epoch: m._positions(
+            m._pair(False, rng=np.random.default_rng(epoch), rule="resample")
+        )
+    )
     pairs0 = sampler._pairs(0).numpy()
     for j, s in enumerate(m.subjects_):
         assert set(pairs0[:, j]) == set(np.flatnonzero(~m.test_[s]))
