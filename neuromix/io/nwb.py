@@ -1,0 +1,441 @@
+"""Write the latents of a fitted :class:`~neuromix.NeuralModel` back into NWB files.
+
+Each subject's file gets, in a processing module ``"neuromix"``:
+
+- ``latents_<method>``: a ``TimeSeries`` of posterior means, one row per window
+  ``(n_windows, latent_dim)``, stamped with the window centres in the file's clock and
+  sorted by time;
+- ``latent_windows_<method>``: a ``TimeIntervals`` table with one row per row of the
+  TimeSeries, in the same order: the window's absolute ``start_time``/``stop_time``,
+  the ``trial`` (a reference to the row of ``nwbfile.trials``), the ``trial_id``, the
+  ``window`` index within the trial, the ``split`` ("train"/"test") and a ``timeseries``
+  reference to the row of ``latents_<method>``.
+
+Files are never modified in place: each is copied to a temporary file beside its
+destination, the copy is augmented, and all copies are moved into place with
+:func:`os.replace` only once every subject's copy has been written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from neuromix._version import __version__
+from neuromix.data.binning import _prefix
+
+__all__ = ["MODULE_NAME", "export_latents"]
+
+#: Name of the processing module that holds the latents.
+MODULE_NAME = "neuromix"
+
+# The trials column read_nwb/write_nwb use for non-integer trial ids.
+_TRIAL_ID = "trial_id"
+_MODULE_HEADER = (
+    "Latents of multimodal VAEs fitted with neuromix to the spike trains of this file (and, "
+    "for joint methods, of other subjects). Per method: a TimeSeries latents_<method> "
+    "(posterior means, one row per window of binned spike counts) and a table "
+    "latent_windows_<method> (the trial, window and train/test split of each row). Models:"
+)
+
+
+def _names(method: str) -> tuple[str, str]:
+    return f"latents_{method}", f"latent_windows_{method}"
+
+
+def _targets(model, paths, out_dir) -> dict[str, tuple[Path, Path]]:
+    """Source file and destination of each subject, checked before anything is written."""
+    subjects = model.subjects_
+    if paths is None:
+        paths = {}
+    if not isinstance(paths, Mapping):
+        raise TypeError(
+            "paths must be a mapping subject -> NWB file, e.g. "
+            f"{{{subjects[0]!r}: 'file.nwb'}}; got {type(paths).__name__}"
+        )
+    unknown = [s for s in paths if str(s) not in subjects]
+    if unknown:
+        raise ValueError(
+            f"paths: subject {unknown[0]!r} was not fitted; fitted subjects: "
+            f"{', '.join(map(repr, subjects))}"
+        )
+    given = {str(s): p for s, p in paths.items()}
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"out_dir: {out} is not a folder")
+    targets = {}
+    for s in subjects:
+        if s in given:
+            source = Path(given[s])
+            if not source.is_file():
+                raise FileNotFoundError(f"{_prefix(s)}{source}: no such file")
+        else:
+            source = _source_file(s, model.sources_.get(s))
+        targets[s] = (source, source if out is None else out / source.name)
+    seen: dict[Path, str] = {}
+    for s, (_, destination) in targets.items():
+        key = destination.resolve()
+        if key in seen:
+            raise ValueError(
+                f"subjects {seen[key]!r} and {s!r} would both be written to {destination}; "
+                "give each subject its own file"
+            )
+        seen[key] = s
+    return targets
+
+
+def _source_file(subject: str, source: str | None) -> Path:
+    """The NWB file a subject was read from, or an error saying how to give one."""
+    pre = _prefix(subject)
+    fix = (
+        f"pass paths={{{subject!r}: file}}, e.g. after writing the recording with "
+        "neuromix.write_nwb(recording, file)"
+    )
+    if source is not None and Path(source).is_file():
+        return Path(source)
+    if source is not None and Path(source).suffix.lower() == ".nwb":
+        raise FileNotFoundError(
+            f"{pre}{source}, the file the model was fitted from, no longer exists; {fix}"
+        )
+    # The recording's metadata["source"] names where in-memory data came from (e.g.
+    # "simulate_odor_sequence"), when it does not name a file.
+    origin = "data in memory" if source is None else f"data in memory ({source})"
+    raise ValueError(
+        f"{pre}no NWB file to write the latents to: the model was fitted on {origin}; {fix}"
+    )
+
+
+def _check_target(subject, source, destination, names, overwrite) -> None:
+    """Refuse existing latents (and an existing file in ``out_dir``) unless ``overwrite``."""
+    if overwrite:
+        return
+    pre = _prefix(subject)
+    if destination.exists() and destination.resolve() != source.resolve():
+        raise FileExistsError(f"{pre}{destination} exists; pass overwrite=True to replace it")
+    with h5py.File(source, "r") as file:
+        for name in names:
+            location = f"processing/{MODULE_NAME}/{name}"
+            if location in file:
+                raise FileExistsError(
+                    f"{pre}{source} already holds {location}; pass overwrite=True to replace it"
+                )
+
+
+def _joint(model) -> str:
+    return "independently" if model.method == "independent" else "jointly"
+
+
+def _module_description(model) -> str:
+    joint = _joint(model)
+    line = (
+        f"{_names(model.method)[0]}: neuromix {__version__}, method {model.method}, "
+        f"beta {model.beta:g}, latent_dim {model.latent_dim}, {len(model.subjects_)} "
+        f"{model.subject_dim}s modelled {joint} ({', '.join(model.subjects_)})"
+    )
+    return f"{_MODULE_HEADER}\n{line}"
+
+
+def _merge_descriptions(old: str, new: str) -> str:
+    """``new`` with the model lines of ``old`` for other methods kept (sorted)."""
+    lines = dict(
+        (line.split(":", 1)[0], line) for line in old.splitlines() if line.startswith("latents_")
+    )
+    header, line = new.split("\n", 1)
+    lines[line.split(":", 1)[0]] = line
+    return "\n".join([header, *(lines[k] for k in sorted(lines))])
+
+
+def _prepare_copy(tmp: Path, names, description: str) -> None:
+    """Delete old latents of this method from the copy and update the module description.
+
+    pynwb cannot remove containers from a file opened for appending, so this is done with
+    h5py before pynwb opens the copy. A module left empty is deleted (pynwb recreates it).
+    """
+    with h5py.File(tmp, "r+") as file:
+        location = f"processing/{MODULE_NAME}"
+        if location not in file:
+            return
+        group = file[location]
+        for name in names:
+            if name in group:
+                del group[name]
+        if len(group) == 0:
+            del file[location]
+            return
+        old = group.attrs.get("description", "")
+        old = old.decode() if isinstance(old, bytes) else str(old)
+        group.attrs["description"] = _merge_descriptions(old, description)
+
+
+def _trial_rows(subject, path, trials, trial_ids, onsets) -> np.ndarray:
+    """Row of ``nwbfile.trials`` of each window's trial; checks the onsets agree."""
+    pre = _prefix(subject)
+    if trials is None:
+        raise ValueError(f"{pre}{path}: the file has no trials table (nwbfile.trials)")
+    if _TRIAL_ID in trials.colnames:
+        file_ids = pd.Index([str(v) for v in trials[_TRIAL_ID].data[:]])
+        wanted = np.asarray([str(v) for v in trial_ids], dtype=object)
+    else:
+        file_ids = pd.Index(np.asarray(trials.id.data[:]))
+        wanted = trial_ids
+    rows = file_ids.get_indexer(wanted)
+    if np.any(rows < 0):
+        missing = pd.unique(np.asarray(trial_ids)[rows < 0])
+        raise ValueError(
+            f"{pre}{path} has no trial(s) {', '.join(map(repr, missing[:5].tolist()))} that "
+            "the model was fitted on; is it this subject's file?"
+        )
+    file_onsets = np.asarray(trials["start_time"].data[:], dtype=np.float64)[rows]
+    if onsets is not None and not np.allclose(file_onsets, onsets, rtol=0.0, atol=1e-6):
+        raise ValueError(
+            f"{pre}{path}: trial start times differ from those the model was fitted on; "
+            "is it this subject's file?"
+        )
+    return rows
+
+
+def _subject_latents(model, latents, subject) -> dict[str, np.ndarray]:
+    mask = np.asarray(latents[model.subject_dim].values == subject)
+    out = {
+        "mean": np.asarray(latents.values[mask]),
+        "trial": np.asarray(latents["trial"].values[mask]),
+        "window": np.asarray(latents["window"].values[mask], dtype=np.int64),
+        "time": np.asarray(latents["time"].values[mask], dtype=np.float64),
+        "split": np.asarray([str(v) for v in latents["split"].values[mask]], dtype=object),
+    }
+    if "start_time" in latents.coords:
+        out["onset"] = np.asarray(latents["start_time"].values[mask], dtype=np.float64)
+    return out
+
+
+def _add_latents(io, subject, path, model, values, description) -> None:
+    """Build the TimeSeries and the window table of one subject and write them."""
+    from hdmf.common import DynamicTableRegion, ElementIdentifiers, VectorData, VectorIndex
+    from pynwb import TimeSeries
+    from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
+    from pynwb.epoch import TimeIntervals
+
+    series_name, table_name = _names(model.method)
+    nwbfile = io.read()
+    pre = _prefix(subject)
+    file_subject = nwbfile.subject.subject_id if nwbfile.subject is not None else None
+    if file_subject and str(file_subject) != subject:
+        raise ValueError(
+            f"{pre}{path} holds subject {file_subject!r}, not {subject!r}; pass "
+            f"paths={{{subject!r}: <{subject}'s file>}}"
+        )
+    rows = _trial_rows(subject, path, nwbfile.trials, values["trial"], values.get("onset"))
+    onsets = np.asarray(nwbfile.trials["start_time"].data[:], dtype=np.float64)[rows]
+    starts = onsets + values["time"]
+    centres = starts + model.window / 2
+    order = np.argsort(centres, kind="stable")
+    n = order.size
+    s0, s1 = model.starts_[subject], model.stops_[subject]
+    series = TimeSeries(
+        name=series_name,
+        description=(
+            f"Posterior means of the {model.latent_dim}-dimensional latent of "
+            f"{model.subject_dim} {subject}, encoded from windows of {model.window * 1e3:g} ms "
+            f"of spike counts in {model.bin_size * 1e3:g} ms bins, cut every "
+            f"{model.step * 1e3:g} ms from {s0:g} s to {s1:g} s after each trial's onset. "
+            "Each row is one window; timestamps are the window centres (trial start_time + "
+            f"window start + {model.window / 2:g} s), rows sorted by time. Row i is described "
+            f"by row i of {table_name} (trial, window, train/test split). Method "
+            f"{model.method}, beta {model.beta:g}, fitted {_joint(model)} on "
+            f"{', '.join(model.subjects_)} with neuromix {__version__}."
+        ),
+        comments="neuromix NeuralModel parameters: "
+        + json.dumps(model.get_params(deep=False), default=str, sort_keys=True),
+        data=values["mean"][order],
+        unit="a.u.",
+        timestamps=centres[order],
+    )
+    trial_ids = values["trial"][order]
+    columns = [
+        VectorData(
+            name="start_time",
+            description="start of the window, in seconds (the file's clock)",
+            data=starts[order],
+        ),
+        VectorData(
+            name="stop_time",
+            description=f"end of the window (start_time + {model.window:g} s), in seconds",
+            data=starts[order] + model.window,
+        ),
+        DynamicTableRegion(
+            name="trial",
+            description="the trial the window was cut from (row of the trials table)",
+            data=rows[order].astype(np.int64),
+            table=nwbfile.trials,
+        ),
+        VectorData(
+            name="trial_id",
+            description="identifier of the trial the window was cut from",
+            data=(
+                trial_ids.astype(np.int64)
+                if trial_ids.dtype.kind in "iu"
+                else np.asarray([str(v) for v in trial_ids], dtype=object)
+            ),
+        ),
+        VectorData(
+            name="window",
+            description="index of the window within its trial (0 = first)",
+            data=values["window"][order],
+        ),
+        VectorData(
+            name="split",
+            description="'train' if the trial was used to fit the model, 'test' if held out",
+            data=values["split"][order],
+        ),
+    ]
+    # The predefined (ragged) timeseries column of TimeIntervals: one reference per row.
+    references = TimeSeriesReferenceVectorData(
+        name="timeseries",
+        description=f"the row of {series_name} holding the window's latent",
+        data=[TimeSeriesReference(i, 1, series) for i in range(n)],
+    )
+    columns += [
+        references,
+        VectorIndex(name="timeseries_index", data=np.arange(1, n + 1), target=references),
+    ]
+    table = TimeIntervals(
+        name=table_name,
+        description=(
+            f"One row per window of {series_name}, in the same order: the window's start and "
+            "stop time, its trial, its index within the trial and whether the trial was used "
+            "for training or held out."
+        ),
+        id=ElementIdentifiers(name="id", data=np.arange(n)),
+        columns=columns,
+    )
+    if MODULE_NAME in nwbfile.processing:
+        module = nwbfile.processing[MODULE_NAME]
+    else:
+        module = nwbfile.create_processing_module(name=MODULE_NAME, description=description)
+    module.add(series)
+    module.add(table)
+    io.write(nwbfile)
+
+
+def _write_one(subject, source, tmp, model, latents, names, description) -> None:
+    from pynwb import NWBHDF5IO
+
+    shutil.copy2(source, tmp)
+    _prepare_copy(tmp, names, description)
+    values = _subject_latents(model, latents, subject)
+    with NWBHDF5IO(str(tmp), "a") as io:
+        _add_latents(io, subject, source, model, values, description)
+
+
+def export_latents(
+    model: Any,
+    paths: Mapping[str, str | os.PathLike] | None = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write each subject's latents into its NWB file.
+
+    Parameters
+    ----------
+    model : NeuralModel
+        A fitted model.
+    paths : mapping of str to path-like, optional
+        NWB file of some or all subjects; the others use the file they were read from
+        (``model.sources_``). Needed for subjects fitted on data in memory: write their
+        recording with :func:`neuromix.write_nwb` first.
+    out_dir : path-like, optional
+        Write the augmented files to this folder (created if missing), under their
+        original names, and leave the source files untouched. By default each file is
+        replaced.
+    overwrite : bool, default False
+        Replace latents of the same method already in a file (and, with ``out_dir``, a
+        file already there); otherwise they are an error.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The written file of each subject.
+
+    Raises
+    ------
+    ValueError
+        A subject without a file (fitted on data in memory and not in ``paths``), a file
+        of another subject, or a file without the trials the model was fitted on.
+    FileNotFoundError
+        A file in ``paths`` that does not exist, or a source file since moved.
+    FileExistsError
+        A file that already holds ``latents_<method>`` or ``latent_windows_<method>``, or
+        an existing file in ``out_dir``, without ``overwrite``.
+
+    Notes
+    -----
+    Each file gets a processing module ``"neuromix"`` holding a ``TimeSeries``
+    ``latents_<method>`` (posterior means ``(n_windows, latent_dim)``, unit "a.u.",
+    timestamps = window centres: trial ``start_time`` + window start + ``window`` / 2,
+    sorted by time) and a ``TimeIntervals`` table ``latent_windows_<method>`` whose
+    row i describes row i of the TimeSeries: absolute ``start_time``/``stop_time`` of
+    the window, ``trial`` (reference to ``nwbfile.trials``), ``trial_id``, ``window``
+    (index within the trial), ``split`` ("train"/"test") and ``timeseries`` (reference
+    to the row). Latents of other methods in the module are kept.
+
+    Every check is made before any file is written. Each file is copied to a temporary
+    file beside its destination and augmented there; the copies replace their
+    destinations (:func:`os.replace`) only once all of them are written, so a failure
+    leaves every file as it was and no temporary file behind. Replaced latents are
+    deleted with h5py, which does not shrink the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import neuromix as nm
+    >>> rats = nm.datasets.simulate_odor_sequence(
+    ...     subjects=["Barat", "Mitt"], seed=0, n_trials=20, n_units=3
+    ... )
+    >>> files = nm.datasets.write_odor_sequence_nwb(rats, tempfile.mkdtemp())
+    >>> recordings = nm.read_nwb(list(files.values()))
+    >>> model = nm.fit(recordings, subject_dim="rat", test_size=0.25, epochs=1, progress=False)
+    >>> written = export_latents(model, out_dir=tempfile.mkdtemp())
+    >>> from pynwb import NWBHDF5IO
+    >>> with NWBHDF5IO(written["Mitt"], "r") as io:
+    ...     print(io.read().processing["neuromix"]["latents_mmvm"].data.shape)
+    (320, 2)
+    """
+    from neuromix.recordings import NeuralModel
+
+    if not isinstance(model, NeuralModel):
+        raise TypeError(f"model: expected a fitted NeuralModel, got {type(model).__name__}")
+    model._check_fitted()
+    targets = _targets(model, paths, out_dir)
+    names = _names(model.method)
+    for s, (source, destination) in targets.items():
+        _check_target(s, source, destination, names, overwrite)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    latents = model.latents()
+    description = _module_description(model)
+    temporaries: dict[str, Path] = {}
+    try:
+        for s, (source, destination) in targets.items():
+            # Same folder as the destination, so that os.replace is a rename.
+            handle, tmp = tempfile.mkstemp(
+                dir=destination.parent, prefix=f".{destination.stem}.", suffix=".partial.nwb"
+            )
+            os.close(handle)
+            temporaries[s] = Path(tmp)
+            _write_one(s, source, temporaries[s], model, latents, names, description)
+        for s, (_, destination) in targets.items():
+            os.replace(temporaries[s], destination)
+    finally:
+        for tmp in temporaries.values():
+            tmp.unlink(missing_ok=True)
+    return {s: destination for s, (_, destination) in targets.items()}
