@@ -321,7 +321,7 @@ class NeuralModel(BaseEstimator):
             for s in subjects
         }
         self.subjects_ = tuple(subjects)
-        self.sources_ = {s: _metadata(data[s]).get("source") for s in subjects}
+        self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
         self.test_ = test
         self.starts_, self.stops_ = starts, stops
@@ -692,8 +692,13 @@ class NeuralModel(BaseEstimator):
     # ------------------------------------------------------------------ plots and export
     def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
         """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one
-        panel of all subjects coloured by subject; UMAP when the latent has more than
-        two dimensions. Returns the matplotlib Figure."""
+        panel of all subjects coloured by subject.
+
+        With more than two latent dimensions one UMAP embedding is fitted on all
+        subjects (PCA, with a warning, when umap-learn is not installed). Keyword
+        arguments (``embedding="umap"|"pca"``, ``max_points``, ``axes``, ``palette``...)
+        go to :func:`neuromix.plotting.plot_embeddings`. Returns the matplotlib Figure.
+        """
         from neuromix.plotting.embeddings import plot_embeddings
 
         return plot_embeddings(
@@ -817,6 +822,14 @@ def _jsonable(value):
 
 def _metadata(data) -> Mapping[str, Any]:
     return data.metadata if isinstance(data, Recording) else data.attrs
+
+
+def _source_file(data) -> str | None:
+    """The file a subject was read from: ``metadata["source"]`` when it names a file."""
+    from pathlib import Path
+
+    source = _metadata(data).get("source")
+    return str(source) if source is not None and Path(str(source)).is_file() else None
 
 
 def _trial_table(subject: str, data) -> pd.DataFrame:

@@ -281,10 +281,10 @@ def pair_trials(
 
     data = {}
     for s in subjects:
-        dtype = series[s].index.dtype
-        data[s] = (np.concatenate(columns[s]) if columns[s] else np.array([], dtype=dtype)).astype(
-            dtype, copy=False
-        )
+        # a pandas Series keeps the ids' own dtype, numpy or pandas' extension dtypes
+        # alike (string trial ids read from NWB are pandas' ``str`` dtype)
+        values = np.concatenate(columns[s]) if columns[s] else np.array([], dtype=object)
+        data[s] = pd.Series(values, dtype=series[s].index.dtype)
     label_dtype = next(iter(series.values())).dtype
     condition = np.concatenate(labels) if labels else np.array([], dtype=object)
     data["condition"] = pd.Series(condition, dtype=object).astype(label_dtype)

@@ -197,3 +197,14 @@ def test_select_trials_names_subject_and_column(trials):
         select_trials(trials, {"position": 1}, subject="R5")
     with pytest.raises(TypeError, match=re.escape("subject 'R5': where: expected a mapping")):
         select_trials(trials, ["odor"], subject="R5")
+
+
+def test_string_trial_ids_keep_their_dtype():
+    # read_nwb gives string trial ids pandas' str dtype
+    a = pd.Series(["A", "B", "A"], index=pd.Index(["t1", "t2", "t3"], dtype="str"))
+    b = pd.Series(["A", "A", "B"], index=pd.Index(["u1", "u2", "u3"], dtype="str"))
+    for rule in ("min", "resample"):
+        pairs = pair_trials({"R1": a, "R2": b}, rule=rule, rng=0)
+        assert pairs["R1"].dtype == a.index.dtype
+        assert set(pairs["R1"]) <= set(a.index) and set(pairs["R2"]) <= set(b.index)
+        assert (a.loc[pairs["R1"]].to_numpy() == pairs["condition"].to_numpy()).all()
