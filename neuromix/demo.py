@@ -104,7 +104,7 @@ def run_demo(
         f"Simulated {len(rec)} rats ({units}) with the real trial structure; "
         f"NWB files in {out / 'nwb'}"
     )
-    results = {}
+    results, models = {}, {}
     for method in methods:
         t = time.perf_counter()
         model = nm.fit(rec, subject_dim="rat", method=method, progress=progress, **settings)
@@ -116,8 +116,12 @@ def run_demo(
         ):
             fig.savefig(out / "figures" / f"{name}_{method}.png", dpi=110, bbox_inches="tight")
             plt.close(fig)
-        model.to_nwb(overwrite=True)
         model.save(out / f"model_{method}.nmx", overwrite=True)
+        models[method] = model
+    # Export once every fit is done: an export replaces the files, and the lazy
+    # recordings read from them refuse a file that changed under them.
+    for model in models.values():
+        model.to_nwb(overwrite=True)
     metrics = {
         "settings": settings,
         "seed": seed,

@@ -28,7 +28,7 @@ from neuromix.data.pairing import pair_trials, select_trials, split_trials
 from neuromix.data.recording import Recording
 from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
-from neuromix.evaluation.decoding import chance_level, decode_labels, default_classifier
+from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
 from neuromix.models.registry import available
 from neuromix.training.estimator import MultimodalVAE
 from neuromix.training.samplers import WindowSampler
@@ -653,7 +653,8 @@ class NeuralModel(BaseEstimator):
         classifier trained on k's real training windows. ``coherence[m, k]`` is the
         fraction classified as the source trial's label; ``oracle`` is that
         classifier's accuracy on k's real held-out windows (its ceiling) and ``chance``
-        the majority-class rate.
+        the majority-class rate. The window classifier is shrinkage LDA
+        (:func:`neuromix.evaluation.decoding.window_classifier`).
         """
         self._check_fitted()
         label = self.label if label is None else label
@@ -666,7 +667,7 @@ class NeuralModel(BaseEstimator):
             labels[s] = (trial_labels[~test], trial_labels[test])
         classifiers, oracle, chance = {}, {}, {}
         for s in self.subjects_:
-            clf = default_classifier(self.seed).fit(windows[s][0], labels[s][0])
+            clf = window_classifier().fit(windows[s][0], labels[s][0])
             classifiers[s] = clf
             oracle[s] = clf.score(windows[s][1], labels[s][1])
             chance[s] = chance_level(labels[s][1])
