@@ -323,7 +323,7 @@ ERRORS = [
         pytest.raises(
             ValueError,
             match=r"subject 'Barat': no NWB file to write the latents to: the model was fitted "
-            r"on data in memory \(simulate_odor_sequence\); pass paths=\{'Barat': file\}, "
+            r"on data in memory; pass paths=\{'Barat': file\}, "
             r"e\.g\. after writing the recording with neuromix\.write_nwb",
         ),
         id="in-memory-without-paths",
