@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuromix.datasets._checks import check_integer
 from neuromix.datasets.mnist import _index_array
 from neuromix.datasets.text import ALPHABET, encode_text
 
@@ -154,11 +155,9 @@ class CelebADataset:
     ):
         if split not in _SPLITS:
             raise ValueError(f"split must be one of {', '.join(_SPLITS)}, got {split!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        for name, value in (("image_size", image_size), ("max_len", max_len)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_integer("seed", seed, 0)
+        check_integer("image_size", image_size, 1)
+        check_integer("max_len", max_len, 1)
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"CelebA root folder not found: {self.root}")

@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from neuromix.datasets._checks import check_integer
 from neuromix.datasets.celeba import read_rgb_image
 from neuromix.datasets.mnist import _index_array
 from neuromix.datasets.text import ALPHABET, encode_text
@@ -91,11 +92,9 @@ class CUBDataset:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if captions not in _CAPTIONS:
             raise ValueError(f"captions must be 'one' or 'all', got {captions!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        for name, value in (("image_size", image_size), ("max_len", max_len)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_integer("seed", seed, 0)
+        check_integer("image_size", image_size, 1)
+        check_integer("max_len", max_len, 1)
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"CUB root folder not found: {self.root}")

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuromix.datasets._checks import check_integer
 from neuromix.datasets.mnist import MNIST, _index_array, load_mnist
 
 __all__ = [
@@ -220,12 +221,8 @@ class TranslatedPolyMNIST:
     ):
         if split not in _SPLIT_CODES:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        if isinstance(n_modalities, bool) or not isinstance(n_modalities, int | np.integer):
-            raise ValueError(f"n_modalities must be a positive integer, got {n_modalities!r}")
-        if n_modalities < 1:
-            raise ValueError(f"n_modalities must be a positive integer, got {n_modalities!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        check_integer("n_modalities", n_modalities, 1)
+        check_integer("seed", seed, 0)
         if not 0 < scale <= 1:
             raise ValueError(f"scale must lie in (0, 1], got {scale!r}")
         self.dtype = np.dtype(dtype)
@@ -270,10 +267,9 @@ class TranslatedPolyMNIST:
         n_pool = len(pool_labels)
         if n_pool == 0:
             raise ValueError("the digit pool is empty")
-        self.n = n_pool if n is None else n
-        if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer) or self.n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        self.n = int(self.n)
+        if n is not None:
+            check_integer("n", n, 1)
+        self.n = n_pool if n is None else int(n)
 
         # Two independent streams from (seed, split): a generator for the one-off
         # permutations below and a 64-bit key for the per-index hash.

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from neuromix.datasets._checks import check_integer
+
 __all__ = [
     "ALPHABET",
     "PAD",
@@ -120,8 +122,7 @@ def encode_text(
     alphabet = _check_alphabet(alphabet)
     if unknown not in ("replace", "error"):
         raise ValueError(f"unknown must be 'replace' or 'error', got {unknown!r}")
-    if isinstance(max_len, bool) or not isinstance(max_len, int | np.integer) or max_len < 1:
-        raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
+    check_integer("max_len", max_len, 1)
     if isinstance(strings, str):
         strings = [strings]
     strings = list(strings)
