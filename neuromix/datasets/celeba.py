@@ -90,6 +90,26 @@ def read_rgb_image(path, size: int, *, crop_size: int | None = None) -> np.ndarr
     return array.transpose(2, 0, 1) / 255
 
 
+def _image_text_batch(dataset, index, batch_type, image_path, labels, *, crop_size=None):
+    """``dataset[index]`` of an image-text data set (CelebA, CUB) as a ``batch_type``.
+
+    ``batch_type`` is a named tuple ``(images, text, labels)``; ``image_path(i)`` is the
+    image file of item ``i`` and ``labels`` holds the labels of every item. ``dataset``
+    gives its length, ``image_size``, ``max_len``, ``alphabet`` and ``text(indices)``.
+    An int ``index`` returns the fields without their leading axis.
+    """
+    indices, scalar = _index_array(index, len(dataset))
+    size = dataset.image_size
+    images = np.empty((len(indices), 3, size, size), np.float32)
+    for row, i in enumerate(indices):
+        images[row] = read_rgb_image(image_path(i), size, crop_size=crop_size)
+    text = encode_text(dataset.text(indices), max_len=dataset.max_len, alphabet=dataset.alphabet)
+    batch = batch_type(images, text, labels[indices])
+    if scalar:
+        return batch_type(*(a[0] for a in batch))
+    return batch
+
+
 def _read_lines(path: Path, what: str) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"CelebA {what} file not found: {path}")
@@ -233,17 +253,14 @@ class CelebADataset:
         return texts
 
     def __getitem__(self, index) -> CelebABatch:
-        indices, scalar = _index_array(index, len(self))
-        images = np.empty((len(indices), 3, self.image_size, self.image_size), np.float32)
-        for row, i in enumerate(indices):
-            images[row] = read_rgb_image(
-                self._image_dir / self.file_names[i], self.image_size, crop_size=self.crop_size
-            )
-        text = encode_text(self.text(indices), max_len=self.max_len, alphabet=self.alphabet)
-        batch = CelebABatch(images, text, self.attributes[indices])
-        if scalar:
-            return CelebABatch(*(a[0] for a in batch))
-        return batch
+        return _image_text_batch(
+            self,
+            index,
+            CelebABatch,
+            lambda i: self._image_dir / self.file_names[i],
+            self.attributes,
+            crop_size=self.crop_size,
+        )
 
 
 def load_celeba(

@@ -36,9 +36,9 @@ from typing import NamedTuple
 import numpy as np
 
 from neuromix.datasets._checks import check_integer
-from neuromix.datasets.celeba import read_rgb_image
+from neuromix.datasets.celeba import _image_text_batch
 from neuromix.datasets.mnist import _index_array
-from neuromix.datasets.text import ALPHABET, encode_text
+from neuromix.datasets.text import ALPHABET
 
 __all__ = ["CUBBatch", "CUBDataset", "load_cub"]
 
@@ -188,16 +188,13 @@ class CUBDataset:
         return texts
 
     def __getitem__(self, index) -> CUBBatch:
-        indices, scalar = _index_array(index, len(self))
-        images = np.empty((len(indices), 3, self.image_size, self.image_size), np.float32)
-        for row, i in enumerate(indices):
-            path = self.root / "images" / (self.names[self._image[i]] + ".jpg")
-            images[row] = read_rgb_image(path, self.image_size)
-        text = encode_text(self.text(indices), max_len=self.max_len, alphabet=self.alphabet)
-        batch = CUBBatch(images, text, self.labels[indices])
-        if scalar:
-            return CUBBatch(*(a[0] for a in batch))
-        return batch
+        return _image_text_batch(
+            self,
+            index,
+            CUBBatch,
+            lambda i: self.root / "images" / (self.names[self._image[i]] + ".jpg"),
+            self.labels,
+        )
 
 
 def load_cub(
