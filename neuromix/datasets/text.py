@@ -59,6 +59,14 @@ def _check_alphabet(alphabet: str) -> str:
     return alphabet
 
 
+def _check_range(codes: np.ndarray, n_symbols: int, caller: str) -> None:
+    if codes.size and (codes.min() < 0 or codes.max() >= n_symbols):
+        raise ValueError(
+            f"{caller}: codes must lie in [0, {n_symbols}), got range "
+            f"[{codes.min()}, {codes.max()}]"
+        )
+
+
 def vocabulary_size(alphabet: str = ALPHABET) -> int:
     """Number of symbols (padding, unknown and the alphabet) that codes can take.
 
@@ -183,11 +191,7 @@ def decode_text(codes: np.ndarray, *, alphabet: str = ALPHABET) -> list[str]:
             f"(n, max_len, n_symbols), got dtype {codes.dtype} and shape {codes.shape}"
         )
     n_symbols = len(alphabet) + _N_SPECIAL
-    if codes.size and (codes.min() < 0 or codes.max() >= n_symbols):
-        raise ValueError(
-            f"decode_text: codes must lie in [0, {n_symbols}), got range "
-            f"[{codes.min()}, {codes.max()}]"
-        )
+    _check_range(codes, n_symbols, "decode_text")
     symbols = np.array(["", _UNKNOWN_CHAR, *alphabet], dtype=object)
     return ["".join(row) for row in symbols[codes]]
 
@@ -217,9 +221,5 @@ def one_hot(codes: np.ndarray, n_symbols: int | None = None) -> np.ndarray:
     codes = np.asarray(codes)
     if not np.issubdtype(codes.dtype, np.integer):
         raise ValueError(f"one_hot: codes must be integers, got dtype {codes.dtype}")
-    if codes.size and (codes.min() < 0 or codes.max() >= n_symbols):
-        raise ValueError(
-            f"one_hot: codes must lie in [0, {n_symbols}), got range "
-            f"[{codes.min()}, {codes.max()}]"
-        )
+    _check_range(codes, n_symbols, "one_hot")
     return np.eye(n_symbols, dtype=np.float32)[codes]
