@@ -301,9 +301,27 @@ def _build_nwbfile(
     return nwbfile
 
 
+def _table_ids(ids, name: str, description: str) -> tuple[Any, list]:
+    """The ``id`` of an NWB table holding ``ids``, and the columns it needs besides.
+
+    NWB table ids are integers: integer ids are used as they are; other ids become
+    0, 1, ... and are kept as strings in a column ``name`` of their own.
+    """
+    from hdmf.common import ElementIdentifiers, VectorData
+
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        return ElementIdentifiers(name="id", data=np.array(ids, dtype=np.int64)), []
+    column = VectorData(
+        name=name,
+        description=description,
+        data=np.asarray([str(v) for v in ids], dtype=object),
+    )
+    return ElementIdentifiers(name="id", data=np.arange(len(ids))), [column]
+
+
 def _trials_table(trials: pd.DataFrame, subject: str) -> Any:
     """The trials as a TimeIntervals table built from whole columns (not row by row)."""
-    from hdmf.common import ElementIdentifiers, VectorData
+    from hdmf.common import VectorData
     from pynwb.epoch import TimeIntervals
 
     columns = [
@@ -325,24 +343,12 @@ def _trials_table(trials: pd.DataFrame, subject: str) -> Any:
         columns.append(
             VectorData(name=str(column), description=f"trial label {column} ({kind})", data=values)
         )
-    ids = trials.index
-    if pd.api.types.is_integer_dtype(ids.dtype):
-        id_values = ids.to_numpy(dtype=np.int64)
-    else:
-        # NWB table ids are integers: keep other trial ids in a column of their own.
-        id_values = np.arange(len(ids))
-        columns.append(
-            VectorData(
-                name=_TRIAL_ID,
-                description="trial identifier",
-                data=np.asarray([str(v) for v in ids], dtype=object),
-            )
-        )
+    ids, id_columns = _table_ids(trials.index, _TRIAL_ID, "trial identifier")
     return TimeIntervals(
         name="trials",
         description="trials; start_time is the trial onset",
-        id=ElementIdentifiers(name="id", data=id_values),
-        columns=columns,
+        id=ids,
+        columns=columns + id_columns,
     )
 
 
@@ -352,7 +358,7 @@ def _units_table(recording: Recording) -> Any:
     Adding units one by one makes hdmf convert every spike time separately (minutes for
     millions of spikes); one concatenated array is written at once.
     """
-    from hdmf.common import ElementIdentifiers, VectorData, VectorIndex
+    from hdmf.common import VectorData, VectorIndex
     from pynwb.misc import Units
 
     # Each unit is read once, in order (lazy units from another file included).
@@ -370,24 +376,13 @@ def _units_table(recording: Recording) -> Any:
             target=spike_times,
         ),
     ]
-    unit_ids = np.asarray(recording.unit_ids)
-    if unit_ids.dtype.kind in "iu":
-        id_values = unit_ids.astype(np.int64)
-    else:
-        id_values = np.arange(len(unit_ids))
-        columns.append(
-            VectorData(
-                name=_UNIT_NAME,
-                description="unit identifier",
-                data=np.asarray([str(v) for v in unit_ids], dtype=object),
-            )
-        )
+    ids, id_columns = _table_ids(np.asarray(recording.unit_ids), _UNIT_NAME, "unit identifier")
     return Units(
         name="units",
         description=f"sorted units of subject {recording.subject}",
         resolution=recording.time_resolution,
-        id=ElementIdentifiers(name="id", data=id_values),
-        columns=columns,
+        id=ids,
+        columns=columns + id_columns,
     )
 
 
