@@ -51,22 +51,27 @@ def _prefix(subject: str | None) -> str:
     return f"subject {subject!r}: " if subject is not None else ""
 
 
+def _positive_seconds(
+    value: Any, name: str, subject: str | None, expected: str = "a number of seconds"
+) -> float:
+    """``value`` as a positive, finite float; TypeError or ValueError naming ``name``."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}") from None
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise ValueError(
+            f"{_prefix(subject)}{name}: must be a positive number of seconds, got {value!r}"
+        )
+    return seconds
+
+
 def _resolution(time_resolution: float | None, subject: str | None = None) -> float:
     if time_resolution is None:
         return DEFAULT_RESOLUTION
-    try:
-        res = float(time_resolution)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{_prefix(subject)}time_resolution: expected a number of seconds or None, "
-            f"got {time_resolution!r}"
-        ) from None
-    if not np.isfinite(res) or res <= 0:
-        raise ValueError(
-            f"{_prefix(subject)}time_resolution: must be a positive number of seconds, "
-            f"got {time_resolution!r}"
-        )
-    return res
+    return _positive_seconds(
+        time_resolution, "time_resolution", subject, "a number of seconds or None"
+    )
 
 
 def _tick(t: float, res: float) -> int:
@@ -102,17 +107,7 @@ def _positive_bins(value: float, bin_size: float, name: str, subject: str | None
 
 
 def _check_bin_size(bin_size: Any, subject: str | None = None) -> float:
-    try:
-        value = float(bin_size)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{_prefix(subject)}bin_size: expected a number of seconds, got {bin_size!r}"
-        ) from None
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(
-            f"{_prefix(subject)}bin_size: must be a positive number of seconds, got {bin_size!r}"
-        )
-    return value
+    return _positive_seconds(bin_size, "bin_size", subject)
 
 
 def _round_coord(values: np.ndarray) -> np.ndarray:
