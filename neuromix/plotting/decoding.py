@@ -10,16 +10,16 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
+from neuromix.plotting._axes import axes_list
+
 __all__ = ["plot_decoding", "plot_tradeoff"]
 
 
 def _as_axes(ax, n_max: int, what: str) -> list[Axes] | None:
     if ax is None:
         return None
-    if isinstance(ax, Axes):
-        return [ax]
-    axes = list(np.ravel(np.asarray(ax, dtype=object)))
-    if not 1 <= len(axes) <= n_max or not all(isinstance(a, Axes) for a in axes):
+    axes = axes_list(ax, n_max)
+    if axes is None:
         raise ValueError(f"ax must be one Axes or a sequence of up to {n_max} Axes ({what})")
     return axes
 

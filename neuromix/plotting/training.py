@@ -5,10 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
 from neuromix._validation import Options, check_params
+from neuromix.plotting._axes import axes_list
 
 __all__ = ["plot_training"]
 
@@ -35,10 +35,8 @@ def _axes(ax, n_panels: int, figsize):
             figsize = (4.2 * n_panels, 3.2)
         fig, axes = plt.subplots(1, n_panels, figsize=figsize, layout="constrained")
         return fig, list(np.atleast_1d(axes))
-    if isinstance(ax, Axes):
-        return ax.figure, [ax]
-    axes = list(np.ravel(np.asarray(ax, dtype=object)))
-    if not 1 <= len(axes) <= n_panels or not all(isinstance(a, Axes) for a in axes):
+    axes = axes_list(ax, n_panels)
+    if axes is None:
         raise ValueError(
             f"ax must be one Axes (the loss panel) or a sequence of {n_panels} Axes, got {ax!r}"
         )
