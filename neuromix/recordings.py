@@ -328,17 +328,18 @@ class NeuralModel(BaseEstimator):
         self.n_windows_ = next(iter(windows.values()))
         self._lag = round(self.window / self.bin_size)
         self._step = round(self.step / self.bin_size)
-        self.pairs_ = {"train": self._pair(False, rng=None), "test": self._pair(True, rng=None)}
+        self.pairs_ = {
+            "train": self._pair(False, rng=self._pairing_rng(0)),
+            "test": self._pair(True, rng=None, rule="min"),
+        }
         shapes = {s: (counts[s].sizes["unit"] * self._lag,) for s in subjects}
         vae._build(subjects, shapes)
         self.vae_ = vae
         self._tensors = [self._counts_tensor(s) for s in subjects]
         if self.pairing == "resample":
-            base = np.random.SeedSequence([int(self.seed), 7])
 
             def pairs_for_epoch(epoch):
-                rng = np.random.default_rng(base.spawn(epoch + 1)[-1])
-                return self._positions(self._pair(False, rng=rng, rule="resample"))
+                return self._positions(self._pair(False, rng=self._pairing_rng(epoch)))
 
             train_pairs = pairs_for_epoch
         else:
@@ -385,6 +386,11 @@ class NeuralModel(BaseEstimator):
         if lacking:
             trials = {s: t[t[self.label].isin(shared)] for s, t in trials.items()}
         return trials
+
+    def _pairing_rng(self, epoch: int) -> np.random.Generator:
+        """The resampling rule's generator of an epoch: a function of (seed, epoch) only,
+        so a pairing never depends on how often pairings were drawn before."""
+        return np.random.default_rng([int(self.seed), 7, int(epoch)])
 
     def _pair(self, held_out: bool, *, rng, rule=None) -> pd.DataFrame:
         conditions = {}

@@ -156,6 +156,16 @@ def test_every_method_runs_on_recordings(rec, method):
     assert np.isfinite(m.history_["loss"]).all()
 
 
+def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
+    a = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
+    b = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
+    pd.testing.assert_frame_equal(a.pairs_["train"], b.pairs_["train"])
+    first = a._sampler(lambda e: a._positions(a._pair(False, rng=a._pairing_rng(e))))
+    third = first._pairs(2)
+    first._pairs(0), first._pairs(1)  # drawing other epochs first changes nothing
+    np.testing.assert_array_equal(first._pairs(2).numpy(), third.numpy())
+
+
 def test_resample_pairing_uses_every_training_trial(rec):
     m = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
     sampler = m._sampler(
