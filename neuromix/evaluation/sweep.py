@@ -268,7 +268,8 @@ def to_dataset(
     --------
     >>> table = pd.DataFrame({"method": ["avg", "mmvm"], "beta": [1.0, 1.0],
     ...                       "seed": [0, 0], "accuracy": [0.5, 0.9]})
-    >>> to_dataset(table).accuracy.sel(method="mmvm").values.tolist()
+    >>> ds = to_dataset(table)
+    >>> ds.accuracy.sel({"method": "mmvm"}).values.tolist()  # sel(method=) is sel's own keyword
     [[0.9]]
     """
     missing = [d for d in dims if d not in table.columns]

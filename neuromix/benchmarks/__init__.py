@@ -1,0 +1,21 @@
+"""Reproductions of the paper's benchmarks (``neuromix benchmark <dataset>``).
+
+Submodules are imported on first use: :mod:`neuromix.benchmarks.polymnist` (Figure 2,
+translated PolyMNIST).
+"""
+
+from __future__ import annotations
+
+__all__ = ["polymnist"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        import importlib
+
+        return importlib.import_module(f"neuromix.benchmarks.{name}")
+    raise AttributeError(f"module 'neuromix.benchmarks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,182 @@
+"""The translated PolyMNIST benchmark: settings, a tiny end-to-end run, resume, analysis."""
+
+import json
+from contextlib import nullcontext as does_not_raise
+
+import pandas as pd
+import pytest
+import torch
+
+from neuromix.benchmarks.polymnist import (
+    METHODS,
+    PAPER_BETAS,
+    SETTINGS,
+    PolyMNISTSetting,
+    get_setting,
+    matched_comparison,
+    run_benchmark,
+)
+
+# Even tinier than "quick": two methods, two betas, 24 tuples, untrained-size networks.
+TINY = {
+    "n_train": 24,
+    "n_test": 20,
+    "methods": ("avg", "mmvm"),
+    "betas": (0.5, 2.0),
+    "epochs": 1,
+    "batch_size": 12,
+    "latent_dim": 4,
+    "classifier_n": 40,
+    "classifier_epochs": 1,
+    "max_train": 24,
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small convolutions on a shared 2-core machine run several times faster on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_the_paper_setting_is_the_papers():
+    paper = SETTINGS["paper"]
+    assert paper.n_modalities == 3
+    assert paper.betas == tuple(2.0**k for k in range(-8, 4)) == PAPER_BETAS
+    assert paper.seeds == (0, 1, 2, 3, 4)
+    assert (paper.epochs, paper.batch_size, paper.lr) == (500, 256, 5e-4)
+    assert paper.laplace_scale == 0.75
+    assert paper.methods == METHODS
+    assert len(paper.grid()) == 6 * 12 * 5
+    assert paper.n_test is None and paper.max_train == 10_000
+
+
+@pytest.mark.parametrize("name", ["quick", "cpu"])
+def test_smaller_settings_keep_the_methods_and_the_data(name):
+    setting = SETTINGS[name]
+    assert setting.methods == METHODS and setting.n_modalities == 3
+    assert setting.laplace_scale == 0.75
+    assert setting.cuts  # the report says what is cut
+    assert len(setting.betas) >= 2
+
+
+def test_grid_covers_every_method_beta_and_seed_once():
+    setting = get_setting("quick", seeds=(0, 1))
+    grid = setting.grid()
+    assert len(grid) == len({tuple(c.values()) for c in grid}) == 6 * 2 * 2
+    assert grid[0] == {"method": "independent", "beta": 0.25, "seed": 0}
+
+
+def test_method_params():
+    setting = SETTINGS["paper"]
+    assert setting.method_params("mmvm") == {"alpha": 1.0, "anneal_epochs": 110}
+    assert setting.method_params("poe") == {"prior_expert": False}
+    assert setting.method_params("avg") is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "overrides", "expectation"),
+    [
+        ("cpu", {}, does_not_raise()),
+        ("quick", {"epochs": 2, "methods": ["mmvm", "avg"]}, does_not_raise()),
+        ("gpu", {}, pytest.raises(ValueError, match="unknown setting 'gpu'; choose from")),
+        (3, {}, pytest.raises(ValueError, match="unknown setting 3")),
+        (
+            "cpu",
+            {"epoch": 2},
+            pytest.raises(ValueError, match=r"unknown setting fields \['epoch'\]"),
+        ),
+        ("cpu", {"methods": ("mmvm", "vamp")}, pytest.raises(ValueError, match="unknown methods")),
+        ("cpu", {"methods": ()}, pytest.raises(ValueError, match="distinct and not empty")),
+        ("cpu", {"methods": ("avg", "avg")}, pytest.raises(ValueError, match="distinct")),
+        ("cpu", {"betas": (1.0, -1.0)}, pytest.raises(ValueError, match="positive numbers")),
+        ("cpu", {"betas": (1.0, 1)}, pytest.raises(ValueError, match="betas must be distinct")),
+        ("cpu", {"betas": ()}, pytest.raises(ValueError, match="betas must be positive")),
+        ("cpu", {"seeds": (-1,)}, pytest.raises(ValueError, match="seeds must be non-negative")),
+        ("cpu", {"seeds": (0, 0)}, pytest.raises(ValueError, match="seeds must be distinct")),
+        ("cpu", {"n_modalities": 1}, pytest.raises(ValueError, match="n_modalities must be")),
+        ("cpu", {"n_train": 5}, pytest.raises(ValueError, match="n_train must be None or")),
+        ("cpu", {"n_test": 2.5}, pytest.raises(ValueError, match="n_test must be None or")),
+        ("cpu", {"epochs": 0}, pytest.raises(ValueError, match="epochs must be a positive")),
+        ("cpu", {"batch_size": True}, pytest.raises(ValueError, match="batch_size must be")),
+        ("cpu", {"lr": 0}, pytest.raises(ValueError, match="lr must be > 0")),
+        ("cpu", {"laplace_scale": -1}, pytest.raises(ValueError, match="laplace_scale must")),
+        ("cpu", {"mmvm_alpha": 2.0}, pytest.raises(ValueError, match="mmvm_alpha must lie")),
+        ("cpu", {"mmvm_anneal_epochs": -1}, pytest.raises(ValueError, match="mmvm_anneal")),
+        ("cpu", {"max_train": 3}, pytest.raises(ValueError, match="max_train must be")),
+        ("cpu", {"classifier_n": 0}, pytest.raises(ValueError, match="classifier_n must be")),
+    ],
+)
+def test_setting_errors(setting, overrides, expectation):
+    with expectation:
+        get_setting(setting, **overrides)
+
+
+def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
+    table = run_benchmark(tmp_path, "quick", progress=False, device="cpu", **TINY)
+    assert len(table) == 4
+    assert set(table["method"]) == {"avg", "mmvm"} and set(table["beta"]) == {0.5, 2.0}
+    for column in ("accuracy", "coherence", "recon", "recon_self", "fit_seconds"):
+        assert table[column].notna().all()
+    assert table["accuracy"].between(0, 1).all() and table["coherence"].between(0, 1).all()
+    for name in ("table.csv", "figure2.png", "figure7.png", "polymnist.md", "setting.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 4
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "table.csv"), table, check_dtype=False)
+    report = (tmp_path / "polymnist.md").read_text()
+    for text in ("figure2.png", "Coherence classifiers", "matched reconstruction", "paper's full"):
+        assert text in report
+    clf = json.loads((tmp_path / "classifiers" / "summary.json").read_text())
+    assert set(clf["accuracy"]) == {"m0", "m1", "m2"}
+
+    # resume: nothing is refitted, the classifiers are read back
+    from neuromix.training.estimator import MultimodalVAE
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished fit was redone")
+
+    monkeypatch.setattr(MultimodalVAE, "fit", refuse)
+    monkeypatch.setattr("neuromix.evaluation.images.ImageClassifier.fit", refuse)
+    again = run_benchmark(tmp_path, "quick", progress=False, device="cpu", **TINY)
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_a_folder_of_another_setting_is_refused(tmp_path):
+    (tmp_path / "setting.json").write_text(
+        json.dumps(get_setting("quick", **{**TINY, "epochs": 3}).to_dict())
+    )
+    with pytest.raises(ValueError, match=r"holds runs of another setting .*epochs"):
+        run_benchmark(tmp_path, "quick", progress=False, **TINY)
+
+
+def test_matched_comparison():
+    table = pd.DataFrame(
+        {
+            "method": ["mmvm"] * 3 + ["poe"] * 3,
+            "beta": [0.5, 1.0, 2.0] * 2,
+            "seed": [0] * 6,
+            "recon": [10.0, 12.0, 14.0, 11.0, 13.0, 20.0],
+            "accuracy": [0.5, 0.7, 0.9, 0.5, 0.9, 0.95],
+        }
+    )
+    cmp = matched_comparison(table)
+    assert cmp["method"].tolist() == ["poe"] * 3
+    assert cmp["reference_y"].tolist()[:2] == pytest.approx([0.6, 0.8])
+    assert cmp["difference"].tolist()[:2] == pytest.approx([0.1, -0.1])
+    assert pd.isna(cmp["reference_y"].iloc[2])  # recon 20 is outside MMVM's range
+    assert cmp["dominated"].tolist() == [True, False, False]
+    assert cmp["dominates"].tolist() == [False, True, False]  # (13, 0.9) beats (14, 0.9)
+    # seeds are averaged before comparing
+    two_seeds = pd.concat([table, table.assign(seed=1)])
+    pd.testing.assert_frame_equal(matched_comparison(two_seeds), cmp)
+    with pytest.raises(ValueError, match="reference method 'moe' is not in the table"):
+        matched_comparison(table, reference="moe")
+
+
+def test_setting_is_a_frozen_record():
+    setting = get_setting("quick")
+    with pytest.raises(AttributeError):
+        setting.epochs = 3
+    assert PolyMNISTSetting(name="x").to_dict()["betas"] == list(PAPER_BETAS)
