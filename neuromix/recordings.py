@@ -92,7 +92,7 @@ class NeuralModel(BaseEstimator):
         ``"gaussian"`` squared error).
     method_params : dict, optional
         Options of the method (see :class:`neuromix.MultimodalVAE`).
-    epochs, batch_size, lr, seed, device, progress
+    epochs, batch_size, lr, seed, device, progress, clip_grad
         Training settings, as in :class:`neuromix.MultimodalVAE`.
 
     Attributes
@@ -154,6 +154,7 @@ class NeuralModel(BaseEstimator):
         seed=0,
         device="auto",
         progress=True,
+        clip_grad=100.0,
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -177,6 +178,7 @@ class NeuralModel(BaseEstimator):
         self.seed = seed
         self.device = device
         self.progress = progress
+        self.clip_grad = clip_grad
 
     # ------------------------------------------------------------------ input
     def _normalise(self, recordings) -> dict[str, Recording | xr.DataArray]:
@@ -368,6 +370,7 @@ class NeuralModel(BaseEstimator):
             seed=self.seed,
             device=self.device,
             progress=self.progress,
+            clip_grad=self.clip_grad,
         )
 
     def _check_conditions(self, trials):

@@ -288,6 +288,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             validation=validation,
             progress=bool(self.progress),
             callback=callback,
+            clip_grad=None if self.clip_grad is None else float(self.clip_grad),
         )
         self.history_ = pd.DataFrame(history)
         self.n_samples_ = len(sampler)

@@ -25,3 +25,23 @@ def test_auto_device_is_cpu_without_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
     assert resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize(("clip_grad", "expected_calls"), [(100.0, 4), (None, 0)])
+def test_estimators_apply_gradient_clipping(monkeypatch, clip_grad, expected_calls):
+    import neuromix as nm
+    from neuromix.training import loop
+
+    calls = []
+    monkeypatch.setattr(loop, "_clip_grad_norm", lambda params, bound: calls.append(bound))
+    X, _ = nm.datasets.make_multiview(n_samples=64, seed=0)
+    nm.MultimodalVAE(
+        epochs=2, batch_size=32, validation_fraction=0.0, progress=False, clip_grad=clip_grad
+    ).fit(X)
+    assert calls == [clip_grad] * expected_calls
+    calls.clear()
+    rec = nm.datasets.simulate_odor_sequence(
+        seed=0, n_trials=20, n_units=4, subjects=["Barat", "Mitt"]
+    )
+    nm.fit(rec, epochs=1, progress=False, clip_grad=clip_grad, missing="drop")
+    assert len(calls) > 0 if clip_grad else calls == []
