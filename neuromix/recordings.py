@@ -154,7 +154,7 @@ class NeuralModel(BaseEstimator):
         seed=0,
         device="auto",
         progress=True,
-        clip_grad=100.0,
+        clip_grad=None,
     ):
         self.subject_dim = subject_dim
         self.method = method
