@@ -114,6 +114,7 @@ def build_networks(
     latent_dim: int,
     *,
     hidden: Sequence[float | int] = (1.0, 1.0),
+    conv_width: int = 32,
     max_padding: float = 0.15,
     generator: torch.Generator | None = None,
 ) -> tuple[SubjectStack, SubjectStack]:
@@ -142,7 +143,12 @@ def build_networks(
     for m in range(n):
         with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
             convs = _conv_pair(
-                architectures[m], shapes[m], param_shapes[m], likelihoods[m], latent_dim
+                architectures[m],
+                shapes[m],
+                param_shapes[m],
+                likelihoods[m],
+                latent_dim,
+                conv_width,
             )
         if convs is None:
             continue
@@ -156,16 +162,16 @@ def build_networks(
     return SubjectStack(n, enc_parts, enc_shapes), SubjectStack(n, dec_parts, param_shapes)
 
 
-def _conv_pair(architecture, shape, param_shape, likelihood, latent_dim):
+def _conv_pair(architecture, shape, param_shape, likelihood, latent_dim, width=32):
     if architecture == "image":
-        return ImageEncoder(latent_dim, channels=shape[0]), ImageDecoder(
-            latent_dim, channels=param_shape[0]
+        return ImageEncoder(latent_dim, channels=shape[0], width=width), ImageDecoder(
+            latent_dim, channels=param_shape[0], width=width
         )
     if architecture == "text":
         k = likelihood.n_classes
         return (
-            TextEncoder(latent_dim, n_symbols=k, length=shape[0]),
-            TextDecoder(latent_dim, n_symbols=k, length=shape[0]),
+            TextEncoder(latent_dim, n_symbols=k, length=shape[0], width=2 * width),
+            TextDecoder(latent_dim, n_symbols=k, length=shape[0], width=2 * width),
         )
     return None
 

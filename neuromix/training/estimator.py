@@ -60,6 +60,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         mapping subject -> name. See :mod:`neuromix.models.architectures`.
     hidden : tuple, default=(1.0, 1.0)
         Hidden widths of the MLPs: floats are multiples of the input size, ints absolute.
+    conv_width : int, default=32
+        Channels of the first layer of the image networks (then 2x and 4x; the paper's
+        ResNets use 32); the text networks use twice as many. Smaller widths trade
+        capacity for speed on a CPU (the cost falls with the square of the width).
     reweight : None, "size" or mapping, default=None
         Weights of the subjects' reconstruction terms: ``"size"`` weights each by
         (largest input size / its input size), as the authors do for modalities of
@@ -124,6 +128,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             ),
             "a tuple of positive widths",
         ),
+        "conv_width": Interval(int, 1),
         "reweight": [
             Options((None, "size")),
             Check(lambda v: isinstance(v, Mapping), "a mapping"),
@@ -148,6 +153,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         likelihood="gaussian",
         architecture="auto",
         hidden=(1.0, 1.0),
+        conv_width=32,
         reweight=None,
         epochs=100,
         batch_size=128,
@@ -165,6 +171,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         self.likelihood = likelihood
         self.architecture = architecture
         self.hidden = hidden
+        self.conv_width = conv_width
         self.reweight = reweight
         self.epochs = epochs
         self.batch_size = batch_size
@@ -224,6 +231,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             archs,
             int(self.latent_dim),
             hidden=tuple(self.hidden),
+            conv_width=int(self.conv_width),
             generator=generator,
         )
         module = MultimodalModule(

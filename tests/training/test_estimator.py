@@ -109,6 +109,24 @@ def test_images_and_text_architectures():
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
 
 
+def test_conv_width_sets_the_image_and_text_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    X = {
+        "img": rng.random((20, 3, 28, 28), dtype=np.float32),
+        "txt": rng.integers(0, 5, size=(20, 16)),
+    }
+    lik = {"img": "laplace", "txt": {"name": "categorical", "n_classes": 5}}
+    vae = _vae(method="avg", likelihood=lik, conv_width=8, epochs=1, batch_size=10).fit(X)
+    convs = [m for m in vae.module_.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Conv1d)]
+    stems = [c.out_channels for c in convs if c.in_channels in (3, 5)]
+    assert 8 in stems and 16 in stems  # image stem 8, text first layer 2 x 8
+    assert max(c.out_channels for c in convs if isinstance(c, torch.nn.Conv2d)) == 32
+    vae.save(tmp_path / "m.nmx")
+    again = nm.load(tmp_path / "m.nmx")
+    assert again.conv_width == 8
+    np.testing.assert_array_equal(again.transform(X)["img"], vae.transform(X)["img"])
+
+
 def test_reweight_by_size(data):
     X, _ = data
     vae = _vae(method="independent", reweight="size", epochs=1).fit(X)

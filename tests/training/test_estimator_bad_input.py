@@ -107,6 +107,11 @@ FIT_CASES = [
         GOOD,
         pytest.raises(ValueError, match=r"latent_dim must be an integer >= 1, got 2.5"),
     ),
+    (
+        {"conv_width": 0},
+        GOOD,
+        pytest.raises(ValueError, match=r"conv_width must be an integer >= 1, got 0"),
+    ),
     ({"epochs": -1}, GOOD, pytest.raises(ValueError, match=r"epochs must be an integer >= 0")),
     ({"lr": 0.0}, GOOD, pytest.raises(ValueError, match=r"lr must be a number > 0.0")),
     (
