@@ -18,8 +18,35 @@ def _demo(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from neuromix.benchmarks.polymnist import run_benchmark
 
-    run_benchmark(args.out, setting=args.setting, progress=not args.no_progress)
+    overrides = {
+        name: getattr(args, name)
+        for name in ("epochs", "betas", "methods", "seeds")
+        if getattr(args, name) is not None
+    }
+    run_benchmark(args.out, setting=args.setting, progress=not args.no_progress, **overrides)
     return 0
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}"
+        ) from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}"
+        ) from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(","))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         help="the paper's full setting (a GPU is needed)",
     )
     bench.set_defaults(setting="cpu")
+    bench.add_argument("--epochs", type=int, help="change the setting's epochs per fit")
+    bench.add_argument("--betas", type=_floats, help="change the betas, e.g. 0.0625,0.5,4")
+    bench.add_argument("--methods", type=_names, help="change the methods, e.g. mmvm,avg")
+    bench.add_argument("--seeds", type=_ints, help="change the seeds, e.g. 0,1,2")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)
     args = parser.parse_args(argv)

@@ -1,0 +1,50 @@
+import pytest
+
+import neuromix.benchmarks.polymnist as polymnist
+import neuromix.demo
+from neuromix.cli import main
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = []
+    monkeypatch.setattr(polymnist, "run_benchmark", lambda *a, **k: seen.append((a, k)))
+    monkeypatch.setattr(neuromix.demo, "run_demo", lambda *a, **k: seen.append((a, k)))
+    return seen
+
+
+def test_benchmark_settings_and_overrides(calls):
+    assert main(["benchmark", "polymnist", "--out", "x"]) == 0
+    assert calls[-1] == (("x",), {"setting": "cpu", "progress": True})
+    main(["benchmark", "polymnist", "--out", "y", "--quick", "--no-progress"])
+    assert calls[-1] == (("y",), {"setting": "quick", "progress": False})
+    overrides = ["--epochs", "16", "--betas", "0.5,4", "--methods", "mmvm, avg", "--seeds", "0,1"]
+    main(["benchmark", "polymnist", "--out", "z", *overrides])
+    assert calls[-1][1] == {
+        "setting": "cpu",
+        "progress": True,
+        "epochs": 16,
+        "betas": (0.5, 4.0),
+        "methods": ("mmvm", "avg"),
+        "seeds": (0, 1),
+    }
+
+
+def test_demo_arguments(calls):
+    main(["demo", "--quick", "--seed", "3", "--out", "r"])
+    assert calls[-1] == (("r",), {"quick": True, "seed": 3, "progress": True})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--betas", "0.5,big"], "expected numbers separated by commas, got '0.5,big'"),
+        (["--seeds", "0,1.5"], "expected integers separated by commas, got '0,1.5'"),
+        (["--quick", "--paper"], "not allowed with argument"),
+    ],
+)
+def test_benchmark_bad_arguments(calls, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "polymnist", "--out", "x", *argv])
+    assert message in capsys.readouterr().err
+    assert calls == []
