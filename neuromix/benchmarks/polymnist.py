@@ -701,6 +701,41 @@ def _matched_text(table: pd.DataFrame, x: str, y: str, what: str) -> str:
     return "\n".join(lines)
 
 
+def _noise_text(table: pd.DataFrame, setting: PolyMNISTSetting, n_test: int) -> str:
+    """How large a difference has to be before it means something."""
+    m = setting.n_modalities
+    counts = {"accuracy": n_test * m, "coherence": n_test * m * (m - 1)}
+    parts = []
+    for name, n in counts.items():
+        p = float(table[name].mean())
+        se = math.sqrt(p * (1 - p) / n)
+        parts.append(
+            f"{name} {table[name].min():.3f}-{table[name].max():.3f} (one binomial standard "
+            f"error at the mean: {se:.3f})"
+        )
+    seeds = table.groupby(["method", "beta"])["seed"].nunique()
+    if int(seeds.min()) > 1:
+        spread = table.groupby(["method", "beta"])[["accuracy", "coherence"]].std().mean()
+        seed_text = (
+            f"The mean standard deviation over seeds is {spread['accuracy']:.3f} (accuracy) "
+            f"and {spread['coherence']:.3f} (coherence)."
+        )
+    else:
+        seed_text = (
+            "With one seed per point the variation between seeds, usually the larger "
+            "part, is not measured."
+        )
+    return (
+        "**Reading these numbers.** Over all fits the scores range: "
+        + "; ".join(parts)
+        + f"; chance is {_CHANCE}. The standard errors count the {n_test:,} test tuples "
+        "of every modality (pair) as independent, so they are lower bounds. "
+        + seed_text
+        + " Differences between methods smaller than about three of these standard errors "
+        "are not evidence for either."
+    )
+
+
 def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
     import torch
 
@@ -805,6 +840,8 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
             "",
             _matched_text(table, "recon", "accuracy", "Probe accuracy"),
             _matched_text(table, "recon", "coherence", "Coherence"),
+            "",
+            _noise_text(table, setting, info["n_test"]),
             "",
             "![Figure 7](figure7.png)",
             "",

@@ -126,7 +126,13 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
     assert len(list((tmp_path / "runs").glob("*.json"))) == 4
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "table.csv"), table, check_dtype=False)
     report = (tmp_path / "polymnist.md").read_text()
-    for text in ("figure2.png", "Coherence classifiers", "matched reconstruction", "paper's full"):
+    for text in (
+        "figure2.png",
+        "Coherence classifiers",
+        "matched reconstruction",
+        "paper's full",
+        "Reading these numbers",
+    ):
         assert text in report
     clf = json.loads((tmp_path / "classifiers" / "summary.json").read_text())
     assert set(clf["accuracy"]) == {"m0", "m1", "m2"}
