@@ -16,6 +16,9 @@ from pynwb import NWBHDF5IO
 import neuromix as nm
 from neuromix.io.nwb import _trial_rows, export_latents
 
+# Importance levels the issue forbids: critical, validation errors, best-practice violations.
+SERIOUS = ("CRITICAL", "PYNWB_VALIDATION", "BEST_PRACTICE_VIOLATION")
+
 SUBJECTS = ("Barat", "Buchanan", "Mitt", "Stella", "SuperChris")
 SERIES, TABLE = "latents_mmvm", "latent_windows_mmvm"
 
@@ -174,7 +177,7 @@ def test_recorded_data_is_unchanged(sources, exported, subject):
 
 def test_exported_file_passes_nwbinspector(exported):
     messages = list(inspect_nwbfile(nwbfile_path=str(exported["Stella"])))
-    serious = [m for m in messages if m.importance.name in ("CRITICAL", "PYNWB_VALIDATION")]
+    serious = [m for m in messages if m.importance.name in SERIOUS]
     assert serious == []
     assert {m.check_function_name for m in messages} <= {
         "check_experimenter_exists",
@@ -296,7 +299,7 @@ def test_overwrite_replaces_the_old_latents(model, expected, simulated, files):
         assert sorted(file["processing/neuromix"]) == [TABLE, SERIES]
     assert pynwb.validate(path=str(files["Barat"])) == []
     messages = inspect_nwbfile(nwbfile_path=str(files["Barat"]))
-    assert not [m for m in messages if m.importance.name in ("CRITICAL", "PYNWB_VALIDATION")]
+    assert not [m for m in messages if m.importance.name in SERIOUS]
     # Files the second model did not cover keep the first model's latents.
     np.testing.assert_array_equal(_read(files["Stella"])["mean"], expected["Stella"]["mean"])
 
