@@ -92,6 +92,9 @@ def run_demo(
     paths = nm.datasets.write_odor_sequence_nwb(sim, out / "nwb", overwrite=True)
     rec = nm.read_nwb(list(paths.values()))
     settings = {
+        # Where each simulated rat responds (the paper's windows): an analysis choice
+        # that NWB files do not carry, so it is passed explicitly, as with real data.
+        "start": {name: r.metadata["window_start"] for name, r in sim.items()},
         "epochs": epochs if epochs is not None else (3 if quick else 40),
         "beta": 10.0,
         "pairing": "resample",
