@@ -27,26 +27,18 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, got {text!r}"
-        ) from None
+def _comma_list(convert, what: str):
+    """An argparse type: ``"a,b,c"`` -> a tuple of ``convert`` of each item."""
 
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(convert(v.strip()) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {what} separated by commas, got {text!r}"
+            ) from None
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}"
-        ) from None
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(","))
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.set_defaults(setting="cpu")
     bench.add_argument("--epochs", type=int, help="change the setting's epochs per fit")
-    bench.add_argument("--betas", type=_floats, help="change the betas, e.g. 0.0625,0.5,4")
-    bench.add_argument("--methods", type=_names, help="change the methods, e.g. mmvm,avg")
-    bench.add_argument("--seeds", type=_ints, help="change the seeds, e.g. 0,1,2")
+    bench.add_argument(
+        "--betas", type=_comma_list(float, "numbers"), help="change the betas, e.g. 0.0625,0.5,4"
+    )
+    bench.add_argument(
+        "--methods", type=_comma_list(str, "names"), help="change the methods, e.g. mmvm,avg"
+    )
+    bench.add_argument(
+        "--seeds", type=_comma_list(int, "integers"), help="change the seeds, e.g. 0,1,2"
+    )
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)
     args = parser.parse_args(argv)
