@@ -749,6 +749,8 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
     def shown(name, value):
         if name == "betas":
             return ", ".join(_beta_label(b) for b in value)
+        if isinstance(value, tuple):
+            return ", ".join(map(str, value))
         return "all" if value is None else value
 
     differences = [
