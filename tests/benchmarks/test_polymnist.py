@@ -121,6 +121,9 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
     for column in ("accuracy", "coherence", "recon", "recon_self", "fit_seconds"):
         assert table[column].notna().all()
     assert table["accuracy"].between(0, 1).all() and table["coherence"].between(0, 1).all()
+    reference = json.loads((tmp_path / "pixel_reference.json").read_text())
+    assert set(reference["accuracy"]) == {"m0", "m1", "m2"}
+    assert 0 <= reference["mean_accuracy"] <= 1
     for name in ("table.csv", "figure2.png", "figure7.png", "polymnist.md", "setting.json"):
         assert (tmp_path / name).stat().st_size > 0
     assert len(list((tmp_path / "runs").glob("*.json"))) == 4
@@ -132,6 +135,7 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
         "matched reconstruction",
         "paper's full",
         "Reading these numbers",
+        "principal components of the raw pixels",
     ):
         assert text in report
     clf = json.loads((tmp_path / "classifiers" / "summary.json").read_text())
