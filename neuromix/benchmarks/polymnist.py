@@ -432,14 +432,14 @@ def _pixel_reference(out: Path, setting, X_train, y_train, X_test, y_test) -> di
     z_train, z_test = {}, {}
     for m, images in X_train.items():
         flat = np.asarray(images[:n], dtype=np.float32).reshape(n, -1)
-        pca = PCA(min(setting.latent_dim, n, flat.shape[1]), random_state=setting.data_seed)
+        pca = PCA(min(setting.latent_dim, *flat.shape), random_state=setting.data_seed)
         z_train[m] = pca.fit_transform(flat)
         z_test[m] = pca.transform(np.asarray(X_test[m], dtype=np.float32).reshape(len(y_test), -1))
     accuracy = latent_probes(z_train, y_train[:n], z_test, y_test, max_train=None, seed=0)
     reference = {
         "accuracy": {m: float(accuracy.sel(modality=m)) for m in X_train},
         "mean_accuracy": float(accuracy.mean()),
-        "n_components": int(min(setting.latent_dim, n)),
+        "n_components": int(pca.n_components_),
     }
     path.write_text(json.dumps(reference, indent=1))
     return reference

@@ -5,7 +5,6 @@ from contextlib import nullcontext as does_not_raise
 
 import pandas as pd
 import pytest
-import torch
 
 from neuromix.benchmarks.polymnist import (
     METHODS,
@@ -32,13 +31,7 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small convolutions on a shared 2-core machine run several times faster on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_the_paper_setting_is_the_papers():

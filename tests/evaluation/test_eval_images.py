@@ -25,13 +25,7 @@ from neuromix.evaluation.images import (
 N_CLASSES = 10
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small convolutions on a shared 2-core machine run several times faster on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _bar_images(labels, n_modalities=3, seed=0, noise=0.1):
