@@ -137,10 +137,11 @@ def product_of_experts(
 
 
 def average(mu: Tensor, logvar: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Mean of the present subjects' means and of their standard deviations (Hosoya 2018).
+    """Mean of the present subjects' means and of their variances (Hosoya 2018).
 
-    The paper's AVG posterior N(mean_m mu_m, mean_m sigma_m): the *standard deviations*
-    are averaged, not the variances.
+    AVG's joint posterior N(mean_m mu_m, mean_m sigma_m^2): the *variances* are
+    averaged, as in Hosoya's code and the paper's authors' code (the log of the mean of
+    exp(logvar), computed as a log-sum-exp for stability).
 
     Returns
     -------
@@ -150,16 +151,17 @@ def average(mu: Tensor, logvar: Tensor, mask: Tensor | None = None) -> tuple[Ten
     --------
     >>> import torch, math
     >>> mu = torch.tensor([[[0.0], [2.0]]])
-    >>> logvar = torch.log(torch.tensor([[[1.0], [9.0]]]))  # sigma 1 and 3
+    >>> logvar = torch.log(torch.tensor([[[1.0], [9.0]]]))  # variances 1 and 9
     >>> m, lv = average(mu, logvar)
-    >>> m.item(), round(math.exp(0.5 * lv.item()), 4)
-    (1.0, 2.0)
+    >>> m.item(), round(math.exp(lv.item()), 4)
+    (1.0, 5.0)
     """
     weight = _as_float_mask(mask, mu).unsqueeze(-1)
     count = weight.sum(dim=1)
     mean = (mu * weight).sum(dim=1) / count
-    std = (torch.exp(0.5 * logvar) * weight).sum(dim=1) / count
-    return mean, 2.0 * torch.log(std)
+    present = weight > 0
+    masked = torch.where(present, logvar, torch.full_like(logvar, -math.inf))
+    return mean, torch.logsumexp(masked, dim=1) - torch.log(count)
 
 
 def mixture_moments(

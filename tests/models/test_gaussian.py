@@ -1,6 +1,8 @@
 """The Gaussian math against independent computations: torch.distributions, quadrature,
 hand-built products."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -150,13 +152,26 @@ def test_product_of_experts_by_hand():
     torch.testing.assert_close(got_lv0[0].exp(), want_var0)
 
 
-def test_average_takes_mean_of_standard_deviations():
+def test_average_takes_mean_of_variances():
+    # Hand computation: variances 1 and 9 (subject 3 absent) average to 5, as in the
+    # paper's authors' code (log of the mean of exp(logvar)); sd 1 and 3 would give 4.
     mu = torch.tensor([[[0.0], [4.0], [100.0]]])
     sd = torch.tensor([[[1.0], [3.0], [50.0]]])
     mask = torch.tensor([[True, True, False]])
     m, lv = average(mu, (sd**2).log(), mask)
     assert m.item() == pytest.approx(2.0)
-    assert lv.exp().sqrt().item() == pytest.approx(2.0)  # not sqrt((1 + 9) / 2)
+    assert lv.exp().item() == pytest.approx(5.0)
+
+
+def test_average_of_variances_is_stable_and_differentiable():
+    # log-variances far apart: exp would under/overflow in float32 without log-sum-exp
+    mu = torch.zeros(1, 2, 1)
+    logvar = torch.tensor([[[-100.0], [-102.0]]], requires_grad=True)
+    _, lv = average(mu, logvar)
+    want = math.log((math.exp(0.0) + math.exp(-2.0)) / 2) - 100.0
+    assert lv.item() == pytest.approx(want, rel=1e-6)
+    lv.sum().backward()
+    assert torch.isfinite(logvar.grad).all()
 
 
 def test_mixture_moments_match_sampling(rng):

@@ -1,4 +1,4 @@
-"""AVG (Hosoya 2018): the joint posterior averages means and standard deviations."""
+"""AVG (Hosoya 2018): the joint posterior averages the subjects' means and variances."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["Avg"]
 
 @register
 class Avg(Method):
-    """Joint posterior N(mean_m mu_m, (mean_m sigma_m)^2); rate KL(joint || N(0, I)).
+    """Joint posterior N(mean_m mu_m, mean_m sigma_m^2); rate KL(joint || N(0, I)).
 
     Examples
     --------
