@@ -448,14 +448,19 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def score(self, X, y=None):
-        """Mean objective (negative loss: -(recon + beta * rate)) per sample on X."""
+        """Mean objective (negative loss: -(recon + beta * rate)) per sample on X.
+
+        The objective is the one of the end of training: a prior weight that is
+        annealed over epochs (MMVM's ``alpha``) takes its value at the last fitted epoch.
+        """
         arrays = self._check_X(X, paired=True, require_all=True)
         sampler = ArraySampler(self._inputs(arrays))
         gen = torch.Generator().manual_seed(int(self.seed) + 2)
+        epoch = int(self.history_["epoch"].iloc[-1]) if len(self.history_) else 0
         total, n = 0.0, 0
         self.module_.eval()
         for xs, mask in sampler.batches(4096, shuffle=False):
-            out = self.module_.loss(xs, mask, beta=float(self.beta), generator=gen)
+            out = self.module_.loss(xs, mask, beta=float(self.beta), epoch=epoch, generator=gen)
             total += float(out["loss"]) * xs[0].shape[0]
             n += xs[0].shape[0]
         return -total / n

@@ -153,3 +153,21 @@ def test_fit_on_a_device_keeps_data_there(data):
     vae = _vae(epochs=1, device="cpu").fit(X)
     assert vae.device_ == torch.device("cpu")
     assert next(vae.module_.parameters()).device == torch.device("cpu")
+
+
+def test_score_uses_the_final_weight_of_the_annealed_prior(data):
+    X, _ = data
+    vae = _vae(
+        method="mmvm", method_params={"alpha": 1.0, "anneal_epochs": 2}, epochs=4, beta=1.0
+    ).fit(X)
+    xs = [torch.as_tensor(X[s], dtype=torch.float32) for s in vae.subjects_]
+
+    def objective(epoch):
+        gen = torch.Generator().manual_seed(vae.seed + 2)
+        with torch.no_grad():
+            return -float(vae.module_.loss(xs, beta=1.0, epoch=epoch, generator=gen)["loss"])
+
+    # alpha is 1 at epoch 0 and 0 from epoch 2 on; the last fitted epoch is 3
+    assert vae.module_.method.alpha_at(3) == 0.0
+    assert vae.score(X) == pytest.approx(objective(3), rel=1e-5)
+    assert objective(3) != pytest.approx(objective(0), rel=1e-3)
