@@ -593,10 +593,11 @@ class NeuralModel(BaseEstimator):
         labels = lat[label].values
         split = lat["split"].values
         subj = lat[dim].values
+        trials = lat["trial"].values
         for s in self.subjects_:
             for part in ("train", "test"):
                 sel = (subj == s) & (split == part)
-                out[part][s] = (lat.values[sel], labels[sel])
+                out[part][s] = (lat.values[sel], labels[sel], trials[sel])
         return out
 
     def decode(self, label: str | None = None, *, classifier=None) -> xr.Dataset:
@@ -604,9 +605,12 @@ class NeuralModel(BaseEstimator):
 
         Per subject, a classifier (default: standardised logistic regression) is trained
         on the latents of the windows of its training trials and scored on its held-out
-        trials; ``transfer`` trains on one subject and tests on another. Beside each
-        accuracy: ``chance`` (the majority-class rate of the held-out labels) and
-        ``shuffled`` (the same classifier trained on shuffled labels).
+        trials; ``transfer`` trains on one subject and tests on another. Accuracies are
+        per window; their 95% intervals (``accuracy_ci``, ``transfer_ci``) resample
+        held-out *trials*, since the windows of a trial are not independent. Beside
+        each accuracy: ``chance`` (the majority-class rate of the held-out labels) and
+        ``shuffled`` (the same classifier trained on labels permuted between training
+        trials, every window of a trial keeping one label).
 
         Returns
         -------
@@ -643,7 +647,9 @@ class NeuralModel(BaseEstimator):
         dec = decode_labels(
             parts["train"], parts["test"], subject_dim=self.subject_dim, seed=self.seed
         )
-        ds = xr.merge([dist, dec[["transfer", "accuracy", "chance"]]])
+        ds = xr.merge(
+            [dist, dec[["transfer", "transfer_ci", "accuracy", "accuracy_ci", "chance"]]]
+        )
         off = ~np.eye(len(self.subjects_), dtype=bool)
         ds.attrs.update(
             label=label,

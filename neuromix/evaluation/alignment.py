@@ -29,8 +29,10 @@ def centroid_distances(
 
     Parameters
     ----------
-    latents : mapping subject -> (latents (n, d), conditions (n,))
-        Only the conditions present in every subject are used.
+    latents : mapping subject -> (latents (n, d), conditions (n,)[, trials (n,)])
+        Only the conditions present in every subject are used; a third element
+        (the trial of every row, as :func:`~neuromix.evaluation.decode_labels` takes)
+        is ignored.
 
     Returns
     -------
@@ -47,6 +49,7 @@ def centroid_distances(
     True
     """
     subjects = list(latents)
+    latents = {s: tuple(part[:2]) for s, part in latents.items()}
     conditions = sorted(set.intersection(*(set(np.unique(y)) for _, y in latents.values())))
     d = next(iter(latents.values()))[0].shape[1]
     centroids = np.zeros((len(subjects), len(conditions), d))

@@ -175,9 +175,16 @@ def plot_decoding(
         ]
         width = 0.8 / max(len(series), 1)
         x = np.arange(n)
+        interval = None
+        if "accuracy_ci" in decoding and accuracy is not None:
+            ci = decoding["accuracy_ci"].sel({dim: test_values})
+            low, high = ci.sel(bound="low").values, ci.sel(bound="high").values
+            interval = np.vstack([accuracy - low, high - accuracy]).clip(min=0)
         for k, (name, values, color) in enumerate(series):
             offset = (k - (len(series) - 1) / 2) * width
-            bars.bar(x + offset, values, width, color=color, label=name)
+            yerr = interval if name == "accuracy" else None
+            label = f"{name} (95% CI over trials)" if yerr is not None else name
+            bars.bar(x + offset, values, width, color=color, label=label, yerr=yerr, capsize=2)
         bars.set_xticks(x, test_names, rotation=45, ha="right")
         bars.set_ylim(0, 1.05)
         bars.set_ylabel("accuracy")

@@ -431,6 +431,19 @@ def test_decoding_heatmap_annotations_and_controls():
     np.testing.assert_allclose(heights[3:6], decoding.chance.values)
 
 
+def test_decoding_bars_carry_the_trial_intervals():
+    decoding = make_decoding()
+    acc = decoding.accuracy.values
+    ci = np.stack([acc - 0.05, acc + 0.1], axis=1)
+    decoding["accuracy_ci"] = (("rat", "bound"), ci)
+    decoding = decoding.assign_coords(bound=["low", "high"])
+    bars = plot_decoding(decoding).axes[1]
+    assert bars.get_legend().get_texts()[0].get_text() == "accuracy (95% CI over trials)"
+    (errorbar,) = [c for c in bars.containers if getattr(c, "errorbar", None) is not None]
+    segments = errorbar.errorbar.lines[2][0].get_segments()
+    np.testing.assert_allclose([seg[:, 1] for seg in segments], ci, atol=1e-12)
+
+
 def test_decoding_without_shuffled_and_on_one_axes():
     fig, ax = plt.subplots()
     assert plot_decoding(make_decoding(shuffled=False), ax=ax) is fig
