@@ -121,9 +121,10 @@ class MultimodalModule(nn.Module):
         ``xs[m]`` is ``(batch, *shape_m)``; ``mask`` (default: all present) marks which
         rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars). With
         ``per_subject`` (diagnostics; the training loop asks only for a batch whose loss
-        or gradient is not finite) also ``recon_subject``, the ``(subject,)`` batch means
-        of each subject's weighted reconstruction term, and the encoders' ``mu``,
-        ``logvar`` and ``mask``.
+        or gradient is not finite) also ``recon_subject``, the list over subjects of the
+        batch means of each subject's weighted reconstruction term (separate graphs, so
+        that each can be differentiated alone), and the encoders' ``mu``, ``logvar``
+        and ``mask``.
         """
         mu, logvar, given = self.encode(xs)
         mask = given if mask is None else mask & given
@@ -155,5 +156,5 @@ class MultimodalModule(nn.Module):
             "rate": rate.mean(),
         }
         if per_subject:
-            out.update(recon_subject=torch.stack(parts), mu=mu, logvar=logvar, mask=mask)
+            out.update(recon_subject=parts, mu=mu, logvar=logvar, mask=mask)
         return out

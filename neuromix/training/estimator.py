@@ -387,7 +387,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
                 saved = f"; {path} holds it: fit again with the same checkpoint to resume"
             warnings.warn(
                 f"fit interrupted (KeyboardInterrupt) at epoch {last.epoch}: the model "
-                f"holds {_state_at(last.epoch)} (history_ has {last.epoch} epochs){saved}",
+                f"holds {_state_at(last.epoch)} (history_ has {last.epoch} "
+                f"epoch{'' if last.epoch == 1 else 's'}){saved}",
                 stacklevel=3,
             )
         except TrainingDivergedError as err:
