@@ -6,6 +6,7 @@ state_dict) with uninterrupted fits of the same seed, on the CPU and one thread.
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_a_killed_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), json.dumps(VAE_PARAMS)],
         cwd=root,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -159,10 +160,16 @@ def test_a_mismatching_checkpoint_is_refused(tmp_path):
         nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit({"a": X["a"], "b": X["b"]})
     with pytest.raises(ValueError, match="completed 2 epochs, more than epochs=1"):
         nm.MultimodalVAE(epochs=1, progress=False, checkpoint=path).fit(X)
+    with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
+        nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path, checkpoint_every=0).fit(X)
     assert path.read_bytes() == before  # a refused checkpoint is left alone
     # what may differ: more epochs continue the fit
     more = nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit(X)
     assert list(more.history_["epoch"]) == [0, 1, 2]
+    # a finished checkpoint gives back the finished fit without training
+    again = nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit(X)
+    _assert_same_weights(again.module_, more.module_)
+    _assert_same_history(again.history_, more.history_)
 
 
 def _interrupt(monkeypatch, sampler_cls, at_epoch):
