@@ -94,6 +94,16 @@ class NeuralModel(BaseEstimator):
         Options of the method (see :class:`neuromix.MultimodalVAE`).
     epochs, batch_size, lr, seed, device, progress, clip_grad
         Training settings, as in :class:`neuromix.MultimodalVAE`.
+    checkpoint, checkpoint_every
+        Keep the training state in a file every ``checkpoint_every`` epochs and resume
+        from it when it exists, as in :class:`neuromix.MultimodalVAE`. The checkpoint
+        records this model's parameters and is refused by a fit whose parameters
+        (but ``epochs``, ``progress``, ``device`` and these two), subjects, window
+        sizes or numbers of windows differ. With ``pairing="resample"`` the pairing of
+        an epoch depends only on (seed, epoch), so a resumed fit draws the same
+        pairings as an uninterrupted one. Training stops with an error at the first
+        non-finite loss or gradient, and a Ctrl-C keeps the last completed epoch, as
+        for :class:`neuromix.MultimodalVAE`.
 
     Attributes
     ----------
@@ -155,6 +165,8 @@ class NeuralModel(BaseEstimator):
         device="auto",
         progress=True,
         clip_grad=None,
+        checkpoint=None,
+        checkpoint_every=1,
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -179,6 +191,8 @@ class NeuralModel(BaseEstimator):
         self.device = device
         self.progress = progress
         self.clip_grad = clip_grad
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------------ input
     def _normalise(self, recordings) -> dict[str, Recording | xr.DataArray]:
@@ -352,7 +366,7 @@ class NeuralModel(BaseEstimator):
             if len(self.pairs_["test"])
             else None
         )
-        vae._fit_sampler(sampler, validation)
+        vae._fit_sampler(sampler, validation, owner=self)
         return self
 
     def _make_vae(self) -> MultimodalVAE:
@@ -371,6 +385,8 @@ class NeuralModel(BaseEstimator):
             device=self.device,
             progress=self.progress,
             clip_grad=self.clip_grad,
+            checkpoint=self.checkpoint,
+            checkpoint_every=self.checkpoint_every,
         )
 
     def _check_conditions(self, trials):
@@ -451,7 +467,8 @@ class NeuralModel(BaseEstimator):
         for i in range(0, windows.shape[0], chunk):
             inputs = [None] * len(self.subjects_)
             inputs[m] = windows[i : i + chunk]
-            mu, logvar, _ = module.encode(inputs)
+            mu, logvar, given = module.encode(inputs)
+            self.vae_._check_encoded(mu, logvar, given)
             mus.append(mu[:, m])
             logvars.append(logvar[:, m])
         return torch.cat(mus).cpu().numpy(), torch.cat(logvars).cpu().numpy()

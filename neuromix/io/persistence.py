@@ -5,6 +5,11 @@ parameters, the fitted subjects and shapes, the history and the package version)
 ``weights.pt`` (torch tensors only, read back with ``torch.load(weights_only=True)``,
 which refuses arbitrary pickled objects). Files are written to a temporary path and
 moved into place, so an interrupted save never leaves a half-written model.
+
+A training checkpoint (``fit(checkpoint=...)``, see
+:mod:`neuromix.training.checkpoint`) has the same layout under another format name:
+its ``config.json`` also holds the epoch reached and the optimiser's settings, its
+``weights.pt`` also the optimiser's state tensors and the training generator's state.
 """
 
 from __future__ import annotations
@@ -20,11 +25,22 @@ import torch
 
 from neuromix._version import __version__
 
-__all__ = ["FORMAT_VERSION", "load", "save_model", "write_atomic"]
+__all__ = [
+    "CHECKPOINT_FORMAT_VERSION",
+    "FORMAT_VERSION",
+    "load",
+    "read_checkpoint",
+    "save_checkpoint",
+    "save_model",
+    "write_atomic",
+]
 
 #: Version of the file layout; a file of another layout version is refused.
 FORMAT_VERSION = 1
 _MAGIC = "neuromix-model"
+#: Version of the layout of training checkpoints.
+CHECKPOINT_FORMAT_VERSION = 1
+_CHECKPOINT_MAGIC = "neuromix-checkpoint"
 
 
 def write_atomic(path: str | os.PathLike, write, *, overwrite: bool = False) -> Path:
@@ -62,11 +78,48 @@ def _jsonable_params(params: dict) -> dict:
             value = {k: (v.config() if isinstance(v, Likelihood) else v) for k, v in value.items()}
         elif isinstance(value, tuple):
             value = list(value)
-        elif isinstance(value, torch.device):
+        elif isinstance(value, torch.device | os.PathLike):
             value = str(value)
         if key not in out:
             out[key] = value
     return out
+
+
+def _write_zip(path, config: dict, tensors: dict, *, overwrite: bool) -> Path:
+    """``config.json`` and ``weights.pt`` (tensors only) in one zip, written atomically."""
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
+    text = json.dumps(config, indent=1, default=_json_default)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("config.json", text)
+            zf.writestr("weights.pt", buffer.getvalue())
+
+    return write_atomic(path, write, overwrite=overwrite)
+
+
+def _read_zip(path: Path, what: str) -> tuple[dict, bytes]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if not {"config.json", "weights.pt"} <= names:
+                raise ValueError(
+                    f"{path}: not a neuromix {what} (config.json or weights.pt missing)"
+                )
+            return json.loads(zf.read("config.json")), zf.read("weights.pt")
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path}: not a neuromix {what} file (not a zip archive)") from None
+
+
+def _load_tensors(path: Path, raw: bytes) -> dict:
+    try:
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError (or others) for unsafe content
+        raise ValueError(
+            f"{path}: refused to load weights.pt: it holds objects other than tensors "
+            f"({type(err).__name__}). neuromix never unpickles arbitrary objects."
+        ) from None
 
 
 def save_model(model, path, *, overwrite: bool = False) -> Path:
@@ -80,16 +133,44 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
         **config,
     }
     config["params"] = _jsonable_params(config["params"])
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
-    text = json.dumps(config, indent=1, default=_json_default)
+    return _write_zip(path, config, tensors, overwrite=overwrite)
 
-    def write(tmp: Path) -> None:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            zf.writestr("config.json", text)
-            zf.writestr("weights.pt", buffer.getvalue())
 
-    return write_atomic(path, write, overwrite=overwrite)
+def save_checkpoint(path, config: dict, tensors: dict) -> Path:
+    """Write a training checkpoint atomically, replacing the previous one.
+
+    ``config`` is plain JSON (its ``params`` as an estimator's ``get_params()``),
+    ``tensors`` a flat mapping name -> tensor.
+    """
+    config = {
+        "format": _CHECKPOINT_MAGIC,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "neuromix_version": __version__,
+        **config,
+    }
+    config["params"] = _jsonable_params(config["params"])
+    return _write_zip(path, config, tensors, overwrite=True)
+
+
+def read_checkpoint(path) -> tuple[dict, dict]:
+    """The ``(config, tensors)`` of a training checkpoint (never unpickles objects)."""
+    path = Path(path)
+    config, raw = _read_zip(path, "checkpoint")
+    if config.get("format") == _MAGIC:
+        raise ValueError(
+            f"{path}: a saved model, not a training checkpoint; load it with neuromix.load, "
+            "or give fit another checkpoint path"
+        )
+    if config.get("format") != _CHECKPOINT_MAGIC:
+        raise ValueError(f"{path}: not a neuromix checkpoint file")
+    if config.get("format_version") != CHECKPOINT_FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: checkpoint written by neuromix {config.get('neuromix_version')} in "
+            f"format {config.get('format_version')}; this neuromix ({__version__}) resumes "
+            f"format {CHECKPOINT_FORMAT_VERSION}. Resume with the version that wrote it, or "
+            "start a new fit with another checkpoint path."
+        )
+    return config, _load_tensors(path, raw)
 
 
 def _json_default(value):
@@ -135,17 +216,12 @@ def load(path, *, device: str = "auto"):
     ('a', 'b', 'c')
     """
     path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if not {"config.json", "weights.pt"} <= names:
-                raise ValueError(
-                    f"{path}: not a neuromix model (config.json or weights.pt missing)"
-                )
-            config = json.loads(zf.read("config.json"))
-            raw = zf.read("weights.pt")
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path}: not a neuromix model file (not a zip archive)") from None
+    config, raw = _read_zip(path, "model")
+    if config.get("format") == _CHECKPOINT_MAGIC:
+        raise ValueError(
+            f"{path}: a training checkpoint, not a saved model; pass it as checkpoint= to fit "
+            "(with the same parameters and data) to resume or finish that fit, then save"
+        )
     if config.get("format") != _MAGIC:
         raise ValueError(f"{path}: not a neuromix model file")
     if config.get("format_version") != FORMAT_VERSION:
@@ -154,13 +230,7 @@ def load(path, *, device: str = "auto"):
             f"{config.get('format_version')}; this neuromix ({__version__}) reads format "
             f"{FORMAT_VERSION}. Load it with the version that wrote it and refit, or re-save."
         )
-    try:
-        tensors = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError (or others) for unsafe content
-        raise ValueError(
-            f"{path}: refused to load weights.pt: it holds objects other than tensors "
-            f"({type(err).__name__}). neuromix never unpickles arbitrary objects."
-        ) from None
+    tensors = _load_tensors(path, raw)
     classes = _classes()
     cls = classes.get(config.get("class"))
     if cls is None:

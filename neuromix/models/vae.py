@@ -114,11 +114,17 @@ class MultimodalModule(nn.Module):
         beta: float = 1.0,
         epoch: int = 0,
         generator: torch.Generator | None = None,
+        per_subject: bool = False,
     ) -> dict[str, Tensor]:
         """The negative objective, averaged over the batch: recon + beta * rate.
 
         ``xs[m]`` is ``(batch, *shape_m)``; ``mask`` (default: all present) marks which
-        rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars).
+        rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars). With
+        ``per_subject`` (diagnostics; the training loop asks only for a batch whose loss
+        or gradient is not finite) also ``recon_subject``, the list over subjects of the
+        batch means of each subject's weighted reconstruction term (separate graphs, so
+        that each can be differentiated alone), and the encoders' ``mu``, ``logvar``
+        and ``mask``.
         """
         mu, logvar, given = self.encode(xs)
         mask = given if mask is None else mask & given
@@ -131,6 +137,7 @@ class MultimodalModule(nn.Module):
         inputs = [z_in[m] if used[m] else None for m in range(self.n_subjects)]
         params = self.decoders(inputs)
         recon = torch.zeros(batch, device=z.device, dtype=z.dtype)
+        parts = [torch.zeros((), device=z.device, dtype=z.dtype)] * self.n_subjects
         for m in range(self.n_subjects):
             if params[m] is None:
                 continue
@@ -138,10 +145,16 @@ class MultimodalModule(nn.Module):
             if k > 1:
                 x = x.unsqueeze(1).expand(batch, k, *x.shape[1:]).reshape(batch * k, *x.shape[1:])
             nll = self.likelihoods[m].nll(params[m], x).view(batch, k)
-            recon = recon + self.recon_weights[m] * (nll * plan.weight[:, m]).sum(dim=1)
+            part = self.recon_weights[m] * (nll * plan.weight[:, m]).sum(dim=1)
+            recon = recon + part
+            if per_subject:
+                parts[m] = part.mean()
         rate = plan.rate
-        return {
+        out = {
             "loss": (recon + beta * rate).mean(),
             "recon": recon.mean(),
             "rate": rate.mean(),
         }
+        if per_subject:
+            out.update(recon_subject=parts, mu=mu, logvar=logvar, mask=mask)
+        return out

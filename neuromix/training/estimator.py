@@ -7,7 +7,10 @@ subject -> array of shape ``(n_samples, ...)`` whose rows are paired across subj
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,10 +23,17 @@ from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import MultimodalModule
-from neuromix.training.loop import resolve_device, train
+from neuromix.training import checkpoint as ckpt
+from neuromix.training.loop import TrainingDivergedError, make_optimizer, resolve_device, train
 from neuromix.training.samplers import ArraySampler
 
 __all__ = ["MultimodalVAE"]
+
+
+def _state_at(epochs_done: int) -> str:
+    if epochs_done == 0:
+        return "its initial weights (no epoch was completed)"
+    return f"its state at the end of epoch {epochs_done - 1}, the last completed"
 
 
 def _is_spec(value) -> bool:
@@ -88,6 +98,28 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         rat configuration are 10^2-10^3, so a bound meant only for spikes should sit
         above that (e.g. 1e4). Training is stable without it: encoder log-variances are
         bounded (:data:`neuromix.models.vae.LOGVAR_RANGE`).
+    checkpoint : str, path-like or None, default=None
+        A file that keeps the training state (weights, optimiser state, the training
+        generator's state, the epoch reached and the history; see
+        :mod:`neuromix.training.checkpoint`), written atomically every
+        ``checkpoint_every`` epochs, at the end, and when the fit is interrupted. When
+        the file exists, ``fit`` resumes from it: it checks that the checkpoint was
+        written with the same parameters (all but ``epochs``, ``progress``, ``device``
+        and the checkpoint settings), subjects, sample shapes and sample counts
+        (ValueError naming what differs otherwise), restores the state and trains the
+        remaining epochs, so ``epochs`` may also be raised to train further. On the CPU
+        the resumed fit ends with the same weights as an uninterrupted one. The file is
+        kept after the fit (delete it, or use another path, to start over).
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+
+    Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
+    RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is
+    not finite, naming the epoch, the subject and the term; the step is not applied and
+    the model is left at the end of the last completed epoch, with ``history_`` up to
+    there. A KeyboardInterrupt (Ctrl-C) during training also returns the model to the
+    end of the last completed epoch, writes the checkpoint if one is set, warns, and
+    ``fit`` returns the usable model.
 
     Attributes
     ----------
@@ -141,6 +173,11 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         "device": Check(lambda v: isinstance(v, str | torch.device), "'auto' or a torch device"),
         "progress": Options((True, False)),
         "clip_grad": [Options((None,)), Interval(float, 0.0, low_open=True)],
+        "checkpoint": [
+            Options((None,)),
+            Check(lambda v: isinstance(v, str | os.PathLike) and str(v) != "", "a file path"),
+        ],
+        "checkpoint_every": Interval(int, 1),
     }
 
     def __init__(
@@ -163,6 +200,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         device="auto",
         progress=True,
         clip_grad=None,
+        checkpoint=None,
+        checkpoint_every=1,
     ):
         self.method = method
         self.method_params = method_params
@@ -181,6 +220,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         self.device = device
         self.progress = progress
         self.clip_grad = clip_grad
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------------ building
     def _per_subject(self, value, subjects, what):
@@ -283,23 +324,87 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         )
         return self._fit_sampler(train_sampler, val_sampler)
 
-    def _fit_sampler(self, sampler, validation=None, callback=None):
-        """Train the built module on any sampler (the recordings API uses windows)."""
+    def _fit_sampler(self, sampler, validation=None, callback=None, *, owner=None):
+        """Train the built module on any sampler (the recordings API uses windows).
+
+        ``owner`` is the estimator whose class and parameters a checkpoint records and
+        is checked against (default: this one; :class:`~neuromix.NeuralModel` passes
+        itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
+        """
+        module = self.module_
+        epochs = int(self.epochs)
         generator = torch.Generator().manual_seed(int(self.seed) + 1)
-        history = train(
-            self.module_,
-            sampler,
-            epochs=int(self.epochs),
-            batch_size=int(self.batch_size),
-            lr=float(self.lr),
-            beta=float(self.beta),
-            generator=generator,
-            validation=validation,
-            progress=bool(self.progress),
-            callback=callback,
-            clip_grad=None if self.clip_grad is None else float(self.clip_grad),
+        optimizer = make_optimizer(module.parameters(), float(self.lr))
+        path = None if self.checkpoint is None else Path(self.checkpoint)
+        every = int(self.checkpoint_every)
+        ident = ckpt.identity(
+            self if owner is None else owner,
+            self.subjects_,
+            self.shapes_,
+            len(sampler),
+            0 if validation is None else len(validation),
         )
-        self.history_ = pd.DataFrame(history)
+        history, written = [], None
+        if path is not None and path.exists():
+            history = ckpt.restore(path, ident, module, optimizer, generator, epochs=epochs)
+            written = len(history)
+        start = len(history)
+        last = ckpt.capture(module, optimizer, generator, history)
+
+        def end_of_epoch(record):
+            nonlocal last, written
+            history.append(record)
+            last = ckpt.capture(module, optimizer, generator, history)
+            if path is not None and last.epoch % every == 0:
+                ckpt.write(path, last, ident)
+                written = last.epoch
+            if callback is not None:
+                callback(record)
+
+        try:
+            train(
+                module,
+                sampler,
+                epochs=epochs - start,
+                batch_size=int(self.batch_size),
+                lr=float(self.lr),
+                beta=float(self.beta),
+                generator=generator,
+                validation=validation,
+                progress=bool(self.progress),
+                callback=end_of_epoch,
+                optimizer=optimizer,
+                start_epoch=start,
+                clip_grad=None if self.clip_grad is None else float(self.clip_grad),
+                subjects=self.subjects_,
+            )
+        except KeyboardInterrupt:
+            module.load_state_dict(last.module)
+            saved = ""
+            if path is not None:
+                if written != last.epoch:
+                    ckpt.write(path, last, ident)
+                saved = f"; {path} holds it: fit again with the same checkpoint to resume"
+            warnings.warn(
+                f"fit interrupted (KeyboardInterrupt) at epoch {last.epoch}: the model "
+                f"holds {_state_at(last.epoch)} (history_ has {last.epoch} "
+                f"epoch{'' if last.epoch == 1 else 's'}){saved}",
+                stacklevel=3,
+            )
+        except TrainingDivergedError as err:
+            module.load_state_dict(last.module)
+            self.history_ = pd.DataFrame(last.history)
+            self.n_samples_ = len(sampler)
+            raise TrainingDivergedError(
+                f"{err} The model holds {_state_at(last.epoch)}.",
+                epoch=err.epoch,
+                batch=err.batch,
+                subject=err.subject,
+                term=err.term,
+            ) from None
+        if path is not None and written != last.epoch:
+            ckpt.write(path, last, ident)
+        self.history_ = pd.DataFrame(last.history)
         self.n_samples_ = len(sampler)
         return self
 
@@ -333,6 +438,30 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             self.likelihoods_[s].check(a, s)
         return arrays
 
+    def _check_encoded(self, mu, logvar, mask=None):
+        """Raise FloatingPointError when a given subject's posterior is not finite.
+
+        ``mu``, ``logvar``: ``(batch, subject, latent)`` from ``module_.encode``; absent
+        subjects (``mask`` False, or zeros) are not looked at.
+        """
+        ok = torch.isfinite(mu).all(dim=-1) & torch.isfinite(logvar).all(dim=-1)
+        if mask is not None:
+            ok = ok | ~mask
+        if bool(ok.all()):
+            return
+        m = int((~ok).any(dim=0).nonzero()[0, 0])
+        n_bad = int((~ok[:, m]).sum())
+        finite = all(bool(torch.isfinite(p).all()) for p in self.module_.parameters())
+        cause = (
+            "the weights are finite: the input drives the encoder out of floating-point range"
+            if finite
+            else "the model's weights are not finite"
+        )
+        raise FloatingPointError(
+            f"subject {self.subjects_[m]!r}: the encoder gave a non-finite posterior for "
+            f"{n_bad} of {ok.shape[0]} samples ({cause}); no latent is returned"
+        )
+
     def _inputs(self, arrays, rows=slice(None)):
         return [
             self._to_tensor(s, arrays[s][rows]) if s in arrays else None for s in self.subjects_
@@ -349,7 +478,8 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             for i in range(0, a.shape[0], batch_size):
                 inputs = [None] * len(self.subjects_)
                 inputs[m] = self._to_tensor(s, a[i : i + batch_size])
-                mu, logvar, _ = self.module_.encode(inputs)
+                mu, logvar, given = self.module_.encode(inputs)
+                self._check_encoded(mu, logvar, given)
                 mus.append(mu[:, m].cpu().numpy())
                 logvars.append(logvar[:, m].cpu().numpy())
             out[s] = (np.concatenate(mus), np.concatenate(logvars))
@@ -357,6 +487,9 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Posterior means of each given subject's unimodal posterior q_m(z | x_m).
+
+        Raises FloatingPointError, naming the subject, when an encoder gives a
+        non-finite posterior: no NaN latent is ever returned.
 
         Parameters
         ----------
@@ -390,6 +523,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         out = []
         for i in range(0, n, 4096):
             mu, logvar, mask = self.module_.encode(self._inputs(arrays, slice(i, i + 4096)))
+            self._check_encoded(mu, logvar, mask)
             out.append(self.method_.joint(mu, logvar, mask)[0].cpu().numpy())
         return np.concatenate(out)
 
@@ -430,6 +564,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         out = []
         for i in range(0, n, 4096):
             mu, logvar, mask = self.module_.encode(self._inputs(arrays, slice(i, i + 4096)))
+            self._check_encoded(mu, logvar, mask)
             if self.method_.aggregates:
                 mu_z, logvar_z = self.method_.joint(mu, logvar, mask)
             else:

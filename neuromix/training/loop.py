@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
 from neuromix.models.vae import MultimodalModule
 
-__all__ = ["make_optimizer", "resolve_device", "train"]
+__all__ = ["TrainingDivergedError", "make_optimizer", "resolve_device", "train"]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -30,17 +29,116 @@ def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
-def _clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
+class TrainingDivergedError(RuntimeError, FloatingPointError):
+    """A training step met a loss or a gradient that is not finite.
+
+    Raised before the optimiser applies that step, so no weight ever becomes NaN. It is
+    both a RuntimeError (what earlier versions raised) and a FloatingPointError.
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Where it happened (0-based, as in the ``epoch`` column of the history).
+    subject : str or None
+        The subject whose term is not finite; None when the term is not one subject's
+        (the joint rate of the aggregation methods) or could not be traced.
+    term : str
+        ``"reconstruction"``, ``"rate"``, ``"loss"``, ``"gradient of the
+        reconstruction"``, ``"gradient of the rate"`` or ``"gradient"``.
+    """
+
+    def __init__(self, message, *, epoch, batch, subject, term):
+        super().__init__(message)
+        self.epoch, self.batch, self.subject, self.term = epoch, batch, subject, term
+
+
+def _grad_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """Total 2-norm of the gradients, on their device (no synchronisation)."""
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def _clip_grad_norm(
+    params: list[torch.Tensor], max_norm: float, norm: float | None = None
+) -> None:
     """Rescale the gradients when their total norm exceeds ``max_norm``.
 
     Same result as ``torch.nn.utils.clip_grad_norm_``, which multiplies every gradient
     by the clipped coefficient at every step even when it is 1; here the extra pass over
     the gradients (7% of an epoch of the rat configuration) happens only when needed.
+    ``norm``, when given, is the gradients' total norm already on the host (the training
+    loop has it from its one transfer per batch).
     """
     grads = [p.grad for p in params if p.grad is not None]
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    if norm is None:
+        norm = float(_grad_norm(grads))
     if norm > max_norm:
         torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
+
+
+def _finite(t: torch.Tensor) -> bool:
+    return bool(torch.isfinite(t).all())
+
+
+def _first_bad_grad(output: torch.Tensor, params: list[torch.Tensor]) -> bool:
+    if not output.requires_grad:
+        return False
+    grads = torch.autograd.grad(output, params, retain_graph=True, allow_unused=True)
+    return not all(g is None or _finite(g) for g in grads)
+
+
+def _diagnose(module, xs, mask, *, beta, epoch, generator, state, params):
+    """Which subject and which term made a training batch's loss or gradient not finite.
+
+    Replays the batch from the generator state it started from (same noise), with the
+    per-subject terms; only ever run on a failing batch. Returns ``(m or None, term)``.
+    """
+
+    def replay(fn):
+        if state is not None:
+            generator.set_state(state)
+        return fn()
+
+    method = module.method
+    with torch.enable_grad():
+        out = replay(
+            lambda: module.loss(
+                xs, mask, beta=beta, epoch=epoch, generator=generator, per_subject=True
+            )
+        )
+        mu, logvar, given = out["mu"], out["logvar"], out["mask"]
+        per_rate = None
+        if hasattr(method, "divergence"):  # a rate that is a sum over subjects (MMVM)
+            per_rate = replay(
+                lambda: method.divergence(mu, logvar, given, epoch=epoch, generator=generator)
+            )
+    recon = out["recon_subject"]
+    n = module.n_subjects
+    for m in range(n):
+        if not _finite(recon[m]):
+            return m, "reconstruction"
+    if not _finite(out["rate"]) or not _finite(beta * out["rate"]):
+        for m in range(n):
+            if not (_finite(mu[:, m]) and _finite(logvar[:, m])):
+                return m, "rate"
+        if per_rate is not None:
+            for m in range(n):
+                if not _finite(per_rate[:, m]):
+                    return m, "rate"
+        return None, "rate"
+    if not _finite(out["loss"]):
+        return None, "loss"
+    for m in range(n):
+        if _first_bad_grad(recon[m], params):
+            return m, "gradient of the reconstruction"
+    if _first_bad_grad(beta * out["rate"], params):
+        if per_rate is not None:
+            for m in range(n):
+                if _first_bad_grad(beta * per_rate[:, m].mean(), params):
+                    return m, "gradient of the rate"
+        return None, "gradient of the rate"
+    return None, "gradient"
 
 
 def _epoch(
@@ -53,31 +151,72 @@ def _epoch(
     generator: torch.Generator | None,
     optimizer: torch.optim.Optimizer | None,
     clip_grad: float | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> dict[str, float]:
-    """One pass; trains when an optimizer is given, else only evaluates."""
+    """One pass; trains when an optimizer is given, else only evaluates.
+
+    Training checks every batch's loss, reconstruction, rate and gradient norm before
+    the optimiser step and raises :class:`TrainingDivergedError` when one is not
+    finite: they travel to the host together, in the one transfer per batch.
+    """
     totals = torch.zeros(3, dtype=torch.float64)
     n_seen = 0
     training = optimizer is not None
     params = [p for p in module.parameters() if p.requires_grad]
     module.train(training)
     with torch.set_grad_enabled(training):
-        for xs, mask in sampler.batches(
-            batch_size, shuffle=training, generator=generator, epoch=epoch
+        for batch, (xs, mask) in enumerate(
+            sampler.batches(batch_size, shuffle=training, generator=generator, epoch=epoch)
         ):
+            state = generator.get_state() if training and generator is not None else None
             out = module.loss(xs, mask, beta=beta, epoch=epoch, generator=generator)
+            terms = [out["loss"], out["recon"], out["rate"]]
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 out["loss"].backward()
+                norm = _grad_norm([p.grad for p in params if p.grad is not None])
+                terms.append(norm.to(out["loss"].device, out["loss"].dtype))
+            # One device->host transfer per batch: the terms and the gradient norm.
+            stats = torch.stack(terms).detach().to("cpu", torch.float64)
+            if training:
+                if not _finite(stats):
+                    _raise_diverged(
+                        module, xs, mask, stats, beta=beta, epoch=epoch, batch=batch,
+                        generator=generator, state=state, params=params, subjects=subjects,
+                    )  # fmt: skip
                 if clip_grad is not None:
-                    _clip_grad_norm(params, clip_grad)
+                    _clip_grad_norm(params, clip_grad, norm=float(stats[3]))
                 optimizer.step()
             n = xs[0].shape[0]
             n_seen += n
-            # One device->host transfer per batch, after the step.
-            stats = torch.stack([out["loss"], out["recon"], out["rate"]]).detach()
-            totals += stats.to("cpu", torch.float64) * n
+            totals += stats[:3] * n
     loss, recon, rate = (totals / max(n_seen, 1)).tolist()
     return {"loss": loss, "recon": recon, "rate": rate}
+
+
+def _raise_diverged(module, xs, mask, stats, *, epoch, batch, subjects, **replay):
+    m, term = _diagnose(module, xs, mask, epoch=epoch, **replay)
+    name = None if m is None else (subjects[m] if subjects is not None else str(m))
+    values = dict(
+        zip(("loss", "reconstruction", "rate", "gradient norm"), stats.tolist(), strict=True)
+    )
+    where = f"subject {name!r}: " if name is not None else ""
+    if term.startswith("gradient"):
+        what = (
+            f"the {term} term is not finite" if term != "gradient" else "a gradient is not finite"
+        )
+    else:
+        what = f"the {term} term is {values.get(term, values['loss'])}"
+    detail = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+    raise TrainingDivergedError(
+        f"training diverged at epoch {epoch} (batch {batch}): {where}{what} ({detail}); "
+        "the step was not applied. Lower lr, set clip_grad, or (MMVM) give the prior a "
+        "standard-normal weight alpha.",
+        epoch=epoch,
+        batch=batch,
+        subject=name,
+        term=term,
+    )
 
 
 def train(
@@ -95,60 +234,64 @@ def train(
     optimizer: torch.optim.Optimizer | None = None,
     start_epoch: int = 0,
     clip_grad: float | None = None,
+    subjects: Sequence[str] | None = None,
 ) -> list[dict]:
     """Fit ``module`` with Adam; returns the history as one dict per epoch.
 
     Each record holds ``epoch``, ``loss``, ``recon``, ``rate`` (training averages over
     the epoch), ``val_loss``, ``val_recon``, ``val_rate`` when a validation sampler is
     given, ``alpha`` for methods with an annealed prior weight, and ``seconds``.
-    ``clip_grad`` bounds the gradient norm of every step. Raises RuntimeError as soon
-    as an epoch's loss is not finite.
+    ``clip_grad`` bounds the gradient norm of every step. Training runs the epochs
+    ``start_epoch, ..., start_epoch + epochs - 1`` (the epoch number sets e.g. MMVM's
+    annealed alpha and the resampled pairings), with ``optimizer`` when given (to
+    continue from its state). Raises :class:`TrainingDivergedError`, naming the epoch,
+    the subject (from ``subjects``) and the term, as soon as a batch's loss or gradient
+    is not finite, before that step is applied.
     """
     from tqdm.auto import tqdm
 
     optimizer = optimizer or make_optimizer(module.parameters(), lr)
     history = []
     bar = tqdm(range(start_epoch, start_epoch + epochs), disable=not progress, unit="epoch")
-    for epoch in bar:
-        t0 = time.perf_counter()
-        record = {"epoch": epoch}
-        record.update(
-            _epoch(
-                module,
-                sampler,
-                batch_size=batch_size,
-                beta=beta,
-                epoch=epoch,
-                generator=generator,
-                optimizer=optimizer,
-                clip_grad=clip_grad,
+    try:
+        for epoch in bar:
+            t0 = time.perf_counter()
+            record = {"epoch": epoch}
+            record.update(
+                _epoch(
+                    module,
+                    sampler,
+                    batch_size=batch_size,
+                    beta=beta,
+                    epoch=epoch,
+                    generator=generator,
+                    optimizer=optimizer,
+                    clip_grad=clip_grad,
+                    subjects=subjects,
+                )
             )
-        )
-        if not math.isfinite(record["loss"]):
-            raise RuntimeError(
-                f"training diverged at epoch {epoch}: the loss is {record['loss']}. Lower lr, "
-                "set clip_grad, or (MMVM) give the prior a standard-normal weight alpha."
+            if validation is not None:
+                val = _epoch(
+                    module,
+                    validation,
+                    batch_size=max(batch_size, 1024),
+                    beta=beta,
+                    epoch=epoch,
+                    generator=generator,
+                    optimizer=None,
+                )
+                record.update({f"val_{k}": v for k, v in val.items()})
+            if hasattr(module.method, "alpha_at"):
+                record["alpha"] = module.method.alpha_at(epoch)
+            record["seconds"] = time.perf_counter() - t0
+            history.append(record)
+            bar.set_postfix(
+                loss=f"{record['loss']:.4g}",
+                **({"val": f"{record['val_loss']:.4g}"} if validation is not None else {}),
             )
-        if validation is not None:
-            val = _epoch(
-                module,
-                validation,
-                batch_size=max(batch_size, 1024),
-                beta=beta,
-                epoch=epoch,
-                generator=generator,
-                optimizer=None,
-            )
-            record.update({f"val_{k}": v for k, v in val.items()})
-        if hasattr(module.method, "alpha_at"):
-            record["alpha"] = module.method.alpha_at(epoch)
-        record["seconds"] = time.perf_counter() - t0
-        history.append(record)
-        bar.set_postfix(
-            loss=f"{record['loss']:.4g}",
-            **({"val": f"{record['val_loss']:.4g}"} if validation is not None else {}),
-        )
-        if callback is not None:
-            callback(record)
-    module.train(False)
+            if callback is not None:
+                callback(record)
+    finally:
+        bar.close()
+        module.train(False)
     return history

@@ -33,7 +33,7 @@ def test_estimators_apply_gradient_clipping(monkeypatch, clip_grad, expected_cal
     from neuromix.training import loop
 
     calls = []
-    monkeypatch.setattr(loop, "_clip_grad_norm", lambda params, bound: calls.append(bound))
+    monkeypatch.setattr(loop, "_clip_grad_norm", lambda params, bound, **kw: calls.append(bound))
     X, _ = nm.datasets.make_multiview(n_samples=64, seed=0)
     nm.MultimodalVAE(
         epochs=2, batch_size=32, validation_fraction=0.0, progress=False, clip_grad=clip_grad
