@@ -4,20 +4,20 @@ A saved model is one zip file holding ``config.json`` (plain JSON: the class, it
 parameters, the fitted subjects and shapes, the history and the package version) and
 ``weights.pt`` (torch tensors only, read back with ``torch.load(weights_only=True)``,
 which refuses arbitrary pickled objects). Files are written to a temporary path and
-moved into place, so an interrupted save never leaves a half-written model.
+moved into place (:mod:`neuromix._atomic`), so an interrupted save never leaves a
+half-written model nor damages the file it replaces.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
+from neuromix._atomic import write_atomic
 from neuromix._version import __version__
 
 __all__ = ["FORMAT_VERSION", "load", "save_model", "write_atomic"]
@@ -25,26 +25,6 @@ __all__ = ["FORMAT_VERSION", "load", "save_model", "write_atomic"]
 #: Version of the file layout; a file of another layout version is refused.
 FORMAT_VERSION = 1
 _MAGIC = "neuromix-model"
-
-
-def write_atomic(path: str | os.PathLike, write, *, overwrite: bool = False) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
-
-    Refuses to replace an existing ``path`` unless ``overwrite``.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _jsonable_params(params: dict) -> dict:
@@ -84,12 +64,23 @@ def save_model(model, path, *, overwrite: bool = False) -> Path:
     torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
     text = json.dumps(config, indent=1, default=_json_default)
 
+    weights = buffer.getvalue()
+
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("config.json", text)
-            zf.writestr("weights.pt", buffer.getvalue())
+            zf.writestr("weights.pt", weights)
 
-    return write_atomic(path, write, overwrite=overwrite)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(
+        path,
+        write,
+        overwrite=overwrite,
+        what=f"the {type(model).__name__} (config.json and weights.pt)",
+        size=len(text.encode()) + len(weights),
+        elsewhere="or save to another folder",
+    )
 
 
 def _json_default(value):
