@@ -167,7 +167,7 @@ def _explain(err: OSError, staged: _Staged, doing: str) -> OSError | None:
     state = "is unchanged" if path.exists() else "was not created"
     if err.errno in NO_SPACE:
         written = _size(staged.temporary)
-        expected = f" of about {staged.size} bytes" if staged.size else ""
+        expected = f" of at least {staged.size} bytes" if staged.size else ""
         message = (
             f"{label}no space left on the device of {path.parent} while {doing} "
             f"{staged.what}: {written} bytes of the file{expected} were written to a "
@@ -287,7 +287,7 @@ class Transaction:
         what : str, optional
             What is written, for error messages ("the model", "the latents of ...").
         size : int, optional
-            The expected size in bytes, for the message of a full disk.
+            A lower bound of the file's size in bytes, for the message of a full disk.
         suffix : str, default ""
             Ending of the temporary name after ``.tmp`` (e.g. ``".nwb"``).
         label : str, default ""

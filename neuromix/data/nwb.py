@@ -461,7 +461,7 @@ def write_nwb(
         path,
         write,
         overwrite=overwrite,
-        what=f"the recording of subject {recording.subject!r}",
+        what="the recording",
         suffix=".nwb",
         label=pre,
     )

@@ -454,8 +454,7 @@ def export_latents(
                     description=description,
                 ),
                 overwrite=overwrite or destination.resolve() == source.resolve(),
-                what=f"the latents of {model.subject_dim} {s} (a copy of {source.name} "
-                "with the latents added)",
+                what=f"the latents (a copy of {source.name} with the latents added)",
                 size=source.stat().st_size,
                 suffix=".nwb",
                 label=_prefix(s),
