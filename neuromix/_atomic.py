@@ -16,17 +16,18 @@ its one-file form):
 4. when several files are moved and one move fails, the files already moved are put
    back (their old versions are kept under a hard link until all moves succeed);
 5. on any error (including ``KeyboardInterrupt``), the temporary files are removed and
-   the error propagates; a full disk (``ENOSPC``, ``EDQUOT``) or a permission error is
-   re-raised as the same exception type and ``errno`` with a message naming the file,
-   what was being written and how many bytes.
+   the error propagates; a full disk (``ENOSPC``, ``EDQUOT``) is re-raised as the same
+   exception type and ``errno`` with a message naming the file, what was being written
+   and how many bytes, and so is a permission error (or a read-only file system), with
+   what to do.
 
 A process killed with SIGKILL (or a power loss) cannot remove its temporary file. The
 next write to the same destination removes such leftovers: temporary files of that
 destination written on this host by a process that no longer exists. Other files,
 including a live process's temporary files, are never touched. Some leftovers stay: a
 killed process's temporary file on Windows (where no process is checked) or when its
-process id has been reused; they are hidden files that reading ignores and that can be
-deleted by hand.
+process id has been reused, or a process on another host sharing the folder. They are
+hidden files that neuromix never reads and that can be deleted by hand.
 
 This module imports nothing from neuromix, so that every layer can use it.
 """
@@ -174,9 +175,10 @@ def _explain(err: OSError, staged: _Staged, doing: str) -> OSError | None:
             f"temporary file, now removed; {path} {state}. Free some space and retry, "
             f"{staged.elsewhere}"
         )
-    elif isinstance(err, PermissionError):
+    elif isinstance(err, PermissionError) or err.errno == errno.EROFS:
+        reason = "permission denied" if isinstance(err, PermissionError) else "read-only"
         message = (
-            f"{label}permission denied while {doing} {staged.what} ({err.strerror}; "
+            f"{label}{reason} while {doing} {staged.what} ({err.strerror}; "
             f"{err.filename}); {path} {state}. Make {path.parent} (and {path.name}, if it "
             f"exists) writable, {staged.elsewhere}"
         )
