@@ -10,7 +10,6 @@ and never modified.
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from neuromix._atomic import check_writable, write_atomic
 from neuromix.data.binning import _prefix
 from neuromix.data.ingest import _check_trials, _check_unit_ids
 from neuromix.data.recording import Recording
@@ -386,21 +386,6 @@ def _units_table(recording: Recording) -> Any:
     )
 
 
-def _place_new(temporary: str, path: Path) -> None:
-    """Move ``temporary`` to ``path`` unless ``path`` exists (FileExistsError)."""
-    try:
-        # A hard link never replaces an existing file: no race with another writer
-        # between the existence check and the move.
-        os.link(temporary, path)
-    except FileExistsError:
-        raise
-    except OSError:
-        # File systems without hard links: check, then move.
-        if path.exists():
-            raise FileExistsError(path) from None
-        os.replace(temporary, path)
-
-
 def write_nwb(
     recording: Recording,
     path: str | os.PathLike,
@@ -439,8 +424,10 @@ def write_nwb(
     The subject gets ``species`` (``metadata["species"]``, default "Rattus
     norvegicus"), ``sex`` (default "U", unknown) and ``age`` (default "P0D/", an
     open-ended range) so that the file passes nwbinspector's checks. The file is
-    written to a temporary file in the destination folder and moved into place with
-    :func:`os.replace`: a failed write never leaves a partial file at ``path``.
+    written to a temporary file in the destination folder, flushed to disk and moved
+    into place (:mod:`neuromix._atomic`): a failed write never leaves a partial file at
+    ``path`` nor changes the file it would replace. A read-only ``path`` or folder is a
+    PermissionError; a full disk an OSError (``errno.ENOSPC``) naming the file.
 
     Examples
     --------
@@ -462,24 +449,20 @@ def write_nwb(
         raise FileExistsError(f"{pre}{path} exists; pass overwrite=True to replace it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{pre}{path.parent}: no such folder")
+    check_writable(path, label=pre)
     nwbfile = _build_nwbfile(recording, session_start_time, session_description)
-    # Same folder, so that os.replace is a rename; ".nwb" suffix keeps pynwb quiet.
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.stem}.", suffix=".partial.nwb"
-    )
-    os.close(handle)
-    try:
+
+    def write(temporary: Path) -> None:
         with NWBHDF5IO(temporary, "w") as io:
             io.write(nwbfile)
-        # mkstemp creates the file private (0600); give it the mode of the file it
-        # replaces, or the usual 0644.
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        if overwrite:
-            os.replace(temporary, path)
-        else:
-            _place_new(temporary, path)
-    except FileExistsError:
-        raise FileExistsError(f"{pre}{path} exists; pass overwrite=True to replace it") from None
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+
+    # ".nwb" ending of the temporary name keeps pynwb quiet.
+    write_atomic(
+        path,
+        write,
+        overwrite=overwrite,
+        what="the recording",
+        suffix=".nwb",
+        label=pre,
+    )
     return path

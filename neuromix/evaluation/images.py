@@ -43,6 +43,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
+from neuromix._atomic import Transaction
 from neuromix.evaluation.decoding import linear_probe
 from neuromix.models.gaussian import reparameterize
 from neuromix.training.loop import make_optimizer, resolve_device
@@ -245,7 +246,11 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def save(self, path) -> Path:
-        """Write weights and a plain JSON config (``path`` and ``path.json``); no pickle."""
+        """Write weights and a plain JSON config (``path`` and ``path.json``); no pickle.
+
+        Both files are written to temporary files and moved into place together
+        (:mod:`neuromix._atomic`); existing files are replaced.
+        """
         self._check_fitted()
         path = Path(path)
         config = {
@@ -254,8 +259,20 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
             "channels": int(self.network_.features[0].in_channels),
             "history": list(self.history_),
         }
-        torch.save({k: v.cpu() for k, v in self.network_.state_dict().items()}, path)
-        path.with_suffix(path.suffix + ".json").write_text(json.dumps(config, indent=1))
+        weights = {k: v.cpu() for k, v in self.network_.state_dict().items()}
+        text = json.dumps(config, indent=1)
+        # Both files or neither: a failure leaves the previous pair as it was.
+        with Transaction() as transaction:
+            transaction.write(
+                path, lambda tmp: torch.save(weights, tmp), overwrite=True, what="the weights"
+            )
+            transaction.write(
+                path.with_suffix(path.suffix + ".json"),
+                lambda tmp: tmp.write_text(text),
+                overwrite=True,
+                what="the config",
+            )
+            transaction.commit()
         return path
 
     @classmethod

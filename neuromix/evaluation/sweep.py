@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from neuromix._atomic import write_atomic
 
 __all__ = ["gather", "make_grid", "run_key", "run_sweep", "to_dataset"]
 
@@ -95,14 +95,13 @@ def _plain(value):
 def _write_json(path: Path, record: dict) -> None:
     """Write ``record`` to ``path`` atomically (temporary file in the same folder, then move)."""
     text = json.dumps(record, indent=1, default=_plain, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(
+        path,
+        lambda tmp: tmp.write_text(text),
+        overwrite=True,
+        what=f"the metrics of run {path.stem}",
+        size=len(text.encode()),
+    )
 
 
 def _check_grid(grid: Sequence[Mapping]) -> list[tuple[str, dict]]:

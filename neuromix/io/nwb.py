@@ -12,16 +12,16 @@ Each subject's file gets, in a processing module ``"neuromix"``:
   reference to the row of ``latents_<method>``.
 
 Files are never modified in place: each is copied to a temporary file beside its
-destination, the copy is augmented, and all copies are moved into place with
-:func:`os.replace` only once every subject's copy has been written.
+destination, the copy is augmented, and all copies are flushed to disk and moved into
+place only once every subject's copy has been written (:mod:`neuromix._atomic`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from neuromix._atomic import Transaction, check_writable
 from neuromix._version import __version__
 from neuromix.data.binning import _prefix
 
@@ -114,11 +115,17 @@ def _source_file(subject: str, source: str | None) -> Path:
     )
 
 
+#: How to write elsewhere, in the messages of a read-only file or folder or a full disk.
+_ELSEWHERE = "or write the files to another folder with out_dir=..."
+
+
 def _check_target(subject, source, destination, names, overwrite) -> None:
-    """Refuse existing latents (and an existing file in ``out_dir``) unless ``overwrite``."""
+    """Refuse a read-only destination, and existing latents (and an existing file in
+    ``out_dir``) unless ``overwrite``."""
+    pre = _prefix(subject)
+    check_writable(destination, label=pre, elsewhere=_ELSEWHERE)
     if overwrite:
         return
-    pre = _prefix(subject)
     if destination.exists() and destination.resolve() != source.resolve():
         raise FileExistsError(f"{pre}{destination} exists; pass overwrite=True to replace it")
     with h5py.File(source, "r") as file:
@@ -326,10 +333,11 @@ def _add_latents(io, subject, path, model, values, description) -> None:
     io.write(nwbfile)
 
 
-def _write_one(subject, source, tmp, model, latents, names, description) -> None:
+def _write_one(subject, source, tmp, *, model, latents, names, description) -> None:
     from pynwb import NWBHDF5IO
 
-    shutil.copy2(source, tmp)
+    # The content only: the destination's mode is set when the copy is moved into place.
+    shutil.copyfile(source, tmp)
     _prepare_copy(tmp, names, description)
     values = _subject_latents(model, latents, subject)
     with NWBHDF5IO(str(tmp), "a") as io:
@@ -376,6 +384,11 @@ def export_latents(
     FileExistsError
         A file that already holds ``latents_<method>`` or ``latent_windows_<method>``, or
         an existing file in ``out_dir``, without ``overwrite``.
+    PermissionError
+        A read-only file to replace (or its folder, or ``out_dir``).
+    OSError
+        A full disk (``errno.ENOSPC``): the message names the file and the bytes
+        written; every file is left as it was.
 
     Notes
     -----
@@ -389,10 +402,14 @@ def export_latents(
     to the row). Latents of other methods in the module are kept.
 
     Every check is made before any file is written. Each file is copied to a temporary
-    file beside its destination and augmented there; the copies replace their
-    destinations (:func:`os.replace`) only once all of them are written, so a failure
-    leaves every file as it was and no temporary file behind. Replaced latents are
-    deleted with h5py, which does not shrink the file.
+    file beside its destination and augmented there; the copies are flushed to disk and
+    replace their destinations only once all of them are written, and if one move
+    fails the files already replaced are put back, so a failure (an error, a full disk,
+    an interrupt) leaves every file as it was and no temporary file behind. A process
+    killed meanwhile (SIGKILL, power loss) leaves each file either as it was or
+    complete, plus a hidden temporary file ``.<name>.<host>-<pid>.<random>.tmp.nwb``
+    that the next export to that file removes (see :mod:`neuromix._atomic`). Replaced
+    latents are deleted with h5py, which does not shrink the file.
 
     Examples
     --------
@@ -423,19 +440,25 @@ def export_latents(
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     latents = model.latents()
     description = _module_description(model)
-    temporaries: dict[str, Path] = {}
-    try:
+    with Transaction() as transaction:
         for s, (source, destination) in targets.items():
-            # Same folder as the destination, so that os.replace is a rename.
-            handle, tmp = tempfile.mkstemp(
-                dir=destination.parent, prefix=f".{destination.stem}.", suffix=".partial.nwb"
+            transaction.write(
+                destination,
+                functools.partial(
+                    _write_one,
+                    s,
+                    source,
+                    model=model,
+                    latents=latents,
+                    names=names,
+                    description=description,
+                ),
+                overwrite=overwrite or destination.resolve() == source.resolve(),
+                what=f"the latents (a copy of {source.name} with the latents added)",
+                size=source.stat().st_size,
+                suffix=".nwb",
+                label=_prefix(s),
+                elsewhere=_ELSEWHERE,
             )
-            os.close(handle)
-            temporaries[s] = Path(tmp)
-            _write_one(s, source, temporaries[s], model, latents, names, description)
-        for s, (_, destination) in targets.items():
-            os.replace(temporaries[s], destination)
-    finally:
-        for tmp in temporaries.values():
-            tmp.unlink(missing_ok=True)
+        transaction.commit()
     return {s: destination for s, (_, destination) in targets.items()}

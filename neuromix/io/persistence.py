@@ -4,7 +4,8 @@ A saved model is one zip file holding ``config.json`` (plain JSON: the class, it
 parameters, the fitted subjects and shapes, the history and the package version) and
 ``weights.pt`` (torch tensors only, read back with ``torch.load(weights_only=True)``,
 which refuses arbitrary pickled objects). Files are written to a temporary path and
-moved into place, so an interrupted save never leaves a half-written model.
+moved into place (:mod:`neuromix._atomic`), so an interrupted save never leaves a
+half-written model nor damages the file it replaces.
 
 A training checkpoint (``fit(checkpoint=...)``, see
 :mod:`neuromix.training.checkpoint`) has the same layout under another format name:
@@ -17,12 +18,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
+from neuromix._atomic import write_atomic
 from neuromix._version import __version__
 
 __all__ = [
@@ -41,26 +42,6 @@ _MAGIC = "neuromix-model"
 #: Version of the layout of training checkpoints.
 CHECKPOINT_FORMAT_VERSION = 1
 _CHECKPOINT_MAGIC = "neuromix-checkpoint"
-
-
-def write_atomic(path: str | os.PathLike, write, *, overwrite: bool = False) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
-
-    Refuses to replace an existing ``path`` unless ``overwrite``.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _jsonable_params(params: dict) -> dict:
@@ -90,13 +71,23 @@ def _write_zip(path, config: dict, tensors: dict, *, overwrite: bool) -> Path:
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
     text = json.dumps(config, indent=1, default=_json_default)
+    weights = buffer.getvalue()
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr("config.json", text)
-            zf.writestr("weights.pt", buffer.getvalue())
+            zf.writestr("weights.pt", weights)
 
-    return write_atomic(path, write, overwrite=overwrite)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(
+        path,
+        write,
+        overwrite=overwrite,
+        what=f"the {config.get('class', 'model')} (config.json and weights.pt)",
+        size=len(text.encode()) + len(weights),
+        elsewhere="or save to another folder",
+    )
 
 
 def _read_zip(path: Path, what: str) -> tuple[dict, bytes]:
