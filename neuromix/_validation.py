@@ -6,8 +6,10 @@ Allowed parameter values are declared as data (like scikit-learn's
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,7 @@ __all__ = [
     "Interval",
     "Options",
     "available_memory",
+    "check_batch_size",
     "check_memory",
     "check_params",
     "check_subject_arrays",
@@ -215,3 +218,40 @@ def check_memory(nbytes: float, what: str, advice: str = "") -> None:
         "of memory available"
     )
     raise MemoryError(f"{message}; {advice}" if advice else message)
+
+
+def external_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first frame outside
+    neuromix: the user's call, whichever public function it went through."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def check_batch_size(batch_size: int, n_samples: int) -> None:
+    """Warn, naming both numbers, when a batch is larger than the training data.
+
+    Training then takes one batch of all ``n_samples`` per epoch, i.e. one optimiser
+    step per epoch: not wrong, but rarely what was meant (100 epochs are 100 steps).
+    A warning rather than an error, as in scikit-learn's MLP: the fit is well defined.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     check_batch_size(128, 60)
+    >>> print(caught[0].message)
+    batch_size=128 is larger than the 60 training samples: each epoch is one batch of
+    60 samples (one optimiser step per epoch); pass batch_size <= 60 for more steps per epoch
+    """
+    if n_samples > 0 and batch_size > n_samples:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the {n_samples} training samples: each "
+            f"epoch is one batch of {n_samples} samples (one optimiser step per epoch); pass "
+            f"batch_size <= {n_samples} for more steps per epoch",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )

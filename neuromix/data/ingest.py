@@ -216,8 +216,8 @@ def from_arrays(
         if np.any(array[1:] < array[:-1]):
             first = int(np.argmax(array[1:] < array[:-1])) + 1
             raise ValueError(
-                f"{pre}spike_times: unit {u} is not sorted ({array[first]!r} at position "
-                f"{first} follows {array[first - 1]!r})"
+                f"{pre}spike_times: unit {u} is not sorted ({float(array[first])!r} at "
+                f"position {first} follows {float(array[first - 1])!r})"
             )
         # Here, not first at binning: a time beyond the clock's range is a unit error.
         _to_ticks(array[-1:], res, f"{pre}spike_times: unit {u}")

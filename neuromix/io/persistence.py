@@ -128,7 +128,7 @@ def load(path, *, device: str = "auto"):
     Examples
     --------
     >>> import neuromix as nm, tempfile, os
-    >>> X, _ = nm.datasets.make_multiview(n_samples=100, seed=0)
+    >>> X, _ = nm.datasets.make_multiview(n_samples=200, seed=0)
     >>> vae = nm.MultimodalVAE(epochs=1, progress=False).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.nmx")
     >>> _ = vae.save(path)
