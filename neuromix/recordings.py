@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 
 from neuromix._validation import Check, Interval, Options, check_params
 from neuromix.data.binning import _positive_bins, _seconds, bin_trials
-from neuromix.data.ingest import from_xarray
+from neuromix.data.ingest import _check_trials, from_xarray
 from neuromix.data.pairing import pair_trials, select_trials, split_trials
 from neuromix.data.recording import Recording
 from neuromix.data.windows import n_windows as count_windows
@@ -969,7 +969,8 @@ def _source_file(data) -> str | None:
 
 def _trial_table(subject: str, data) -> pd.DataFrame:
     if isinstance(data, Recording):
-        return data.trials
+        # Checked again: a Recording may have been built directly, not by from_arrays.
+        return _check_trials(data.trials, subject, data.time_resolution)
     trial_coords = {
         name: coord.values
         for name, coord in data.coords.items()

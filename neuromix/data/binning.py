@@ -217,7 +217,7 @@ class _Counts:
             _n_values(self.shape) * wider.itemsize,
             f"{_prefix(self.subject)}counts: unit {unit} has a count of {max_count}, so "
             f"the counts ({_describe_shape(self.shape)}) need {wider} instead of {dtype}, which",
-            "bin a shorter range or use a smaller bin_size",
+            "bin a shorter range or fewer units or trials",
         )
         self.array = self.array.astype(wider)
 
@@ -472,6 +472,8 @@ def _binned_grid(da: Any, subject: str | None = None) -> tuple[float, float, int
             "trial onset, in seconds)"
         )
     try:
+        if da["time"].dtype.kind not in "iuf":  # text such as "0.01" is refused, not read
+            raise TypeError
         time = np.asarray(da["time"].values, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(

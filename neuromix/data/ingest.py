@@ -111,7 +111,8 @@ def _check_overlaps(
     i = int(clash[0]) + 1
     j = int(np.argmax(stops[:i] == latest[i - 1]))
     first, second = table.iloc[order[j]], table.iloc[order[i]]
-    ids = table.index[order[j]], table.index[order[i]]
+    ids = [table.index[order[k]] for k in (j, i)]
+    ids = [v.item() if isinstance(v, np.generic) else v for v in ids]
     spans = [
         f"[{float(row['start_time'])!r}, {float(row['stop_time'])!r})" for row in (first, second)
     ]
