@@ -230,10 +230,14 @@ def from_arrays(
     table = _check_trials(trials, subject, resolution)
 
     # Spikes in each trial [start_time, stop_time), summed over units: a recording whose
-    # spikes all fall between trials is almost always a units/seconds mix-up.
-    start = table["start_time"].to_numpy()
-    stop = table["stop_time"].to_numpy()
-    inside = sum(int(np.sum(np.searchsorted(a, stop) - np.searchsorted(a, start))) for a in arrays)
+    # spikes all fall between trials is almost always a units/seconds mix-up. Counted in
+    # clock ticks, the rounding rule of binning, so that "inside" means what binning does.
+    start = _to_ticks(table["start_time"].to_numpy(), res)
+    stop = _to_ticks(table["stop_time"].to_numpy(), res)
+    inside = sum(
+        int(np.sum(np.searchsorted(ticks, stop) - np.searchsorted(ticks, start)))
+        for ticks in (_to_ticks(a, res) for a in arrays)
+    )
     if inside == 0:
         raise ValueError(
             f"{pre}spike_times: spikes outside every trial (no spike lies in any "
