@@ -260,9 +260,9 @@ def _run(function, *args, **kwargs):
 
 # Budget: 3000 examples, 20-25 s on one core (measured 16 s for 2500 and 25 s for 3000
 # on a shared 2-core machine, ~6-8 ms each: hypothesis drawing, pandas and the
-# pure-Python reference); about a fifth reach the
-# comparison of counts, the others a refusal. derandomize=True draws the same examples
-# on every run (no example database), so a failure in CI is reproducible locally.
+# pure-Python reference); about a fifth reach the comparison of counts, the others a
+# refusal. derandomize=True draws the same examples on every run (no example
+# database), so a failure in CI is reproducible locally.
 @settings(
     max_examples=3000,
     deadline=None,
