@@ -17,7 +17,14 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from neuromix._validation import Check, Interval, Options, check_params, check_subject_arrays
+from neuromix._validation import (
+    Check,
+    Interval,
+    Options,
+    check_batch_size,
+    check_params,
+    check_subject_arrays,
+)
 from neuromix.models.architectures import ARCHITECTURES, build_networks, resolve_architecture
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
@@ -79,7 +86,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         (largest input size / its input size), as the authors do for modalities of
         very different sizes; a mapping gives them explicitly.
     epochs : int, default=100
+        Passes over the training data; at least 1.
     batch_size : int, default=128
+        Samples per optimiser step. A batch larger than the training data is one
+        batch of all of it (one step per epoch), with a warning naming both numbers.
     lr : float, default=1e-3
         Adam learning rate.
     validation_fraction : float, default=0.1
@@ -165,7 +175,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             Options((None, "size")),
             Check(lambda v: isinstance(v, Mapping), "a mapping"),
         ],
-        "epochs": Interval(int, 0),
+        "epochs": Interval(int, 1),
         "batch_size": Interval(int, 1),
         "lr": Interval(float, 0.0, low_open=True),
         "validation_fraction": Interval(float, 0.0, 0.5),
@@ -331,6 +341,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         is checked against (default: this one; :class:`~neuromix.NeuralModel` passes
         itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
         """
+        check_batch_size(int(self.batch_size), len(sampler))
         module = self.module_
         epochs = int(self.epochs)
         generator = torch.Generator().manual_seed(int(self.seed) + 1)

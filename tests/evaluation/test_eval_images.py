@@ -166,7 +166,8 @@ def polymnist():
 
 @pytest.fixture(scope="module")
 def vaes(polymnist):
-    """One untrained model per method (evaluation does not need training), built once."""
+    """One model per method after a single step (evaluation does not need training; fit
+    needs at least one epoch), built once."""
     X, _ = polymnist
     out = {}
     with torch.random.fork_rng(devices=[]):
@@ -178,7 +179,9 @@ def vaes(polymnist):
                 method_params={"prior_expert": False} if method == "poe" else None,
                 latent_dim=4,
                 likelihood={"name": "laplace", "scale": 0.75},
-                epochs=0,
+                epochs=1,
+                batch_size=16,  # the 16 tuples: one step
+                validation_fraction=0.0,
                 progress=False,
                 seed=0,
             ).fit(X)
