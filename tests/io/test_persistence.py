@@ -55,7 +55,7 @@ def test_round_trip_keeps_the_rate_scale_and_method_options(tmp_path):
 
 def test_a_file_without_rate_scale_loads_with_the_default(fitted, tmp_path):
     """Models saved before ``rate_scale`` existed used one joint KL: "one"."""
-    vae, X = fitted
+    vae, _ = fitted
     path = vae.save(tmp_path / "model.nmx")
     with zipfile.ZipFile(path) as zf:
         config = json.loads(zf.read("config.json"))

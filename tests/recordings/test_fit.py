@@ -158,7 +158,9 @@ def test_every_method_runs_on_recordings(rec, method):
 
 def test_rate_scale_reaches_the_model_and_survives_save_load(rec, tmp_path):
     sub = {s: rec[s] for s in ("Barat", "Stella", "SuperChris")}
-    m = nm.fit(sub, subject_dim="rat", method="moe", rate_scale="subjects", epochs=1, progress=False)
+    m = nm.fit(
+        sub, subject_dim="rat", method="moe", rate_scale="subjects", epochs=1, progress=False
+    )
     assert m.vae_.rate_scale == "subjects" and m.vae_.module_.rate_scale == "subjects"
     loaded = nm.load(m.save(tmp_path / "rats.nmx"))
     assert loaded.rate_scale == "subjects" and loaded.vae_.module_.rate_scale == "subjects"
