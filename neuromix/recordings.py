@@ -31,6 +31,7 @@ from neuromix.evaluation.alignment import centroid_distances
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available, get_method
+from neuromix.models.vae import RATE_SCALES
 from neuromix.training.estimator import MultimodalVAE
 from neuromix.training.samplers import WindowSampler
 
@@ -88,6 +89,11 @@ class NeuralModel(BaseEstimator):
         the window index, so the rate is what pulls subjects together: on the simulated
         rats beta = 1 keeps private trial detail and does not align the subjects,
         beta = 10-20 aligns them, beta = 80 collapses the latents to the prior.
+    rate_scale : {"one", "subjects"}, default="one"
+        What beta multiplies for the aggregation methods (AVG, PoE, MoE, MoPoE): one KL
+        of their joint posterior, or that KL counted once per subject as in the
+        authors' code (``"subjects"``: M x KL for M subjects). Independent VAEs and MMVM
+        are the same under both. See :class:`neuromix.MultimodalVAE`.
     likelihood : str, default="poisson"
         Observation model of the binned counts (``"poisson"``, or the paper's
         ``"gaussian"`` squared error).
@@ -138,6 +144,7 @@ class NeuralModel(BaseEstimator):
         "pairing": Options(("min", "resample")),
         "missing": Options(("raise", "drop")),
         "test_size": Interval(float, 0.0, 0.9, low_open=True),
+        "rate_scale": Options(RATE_SCALES),
     }
 
     def __init__(
@@ -157,6 +164,7 @@ class NeuralModel(BaseEstimator):
         test_size=0.2,
         latent_dim=2,
         beta=10.0,
+        rate_scale="one",
         likelihood="poisson",
         method_params=None,
         epochs=100,
@@ -183,6 +191,7 @@ class NeuralModel(BaseEstimator):
         self.test_size = test_size
         self.latent_dim = latent_dim
         self.beta = beta
+        self.rate_scale = rate_scale
         self.likelihood = likelihood
         self.method_params = method_params
         self.epochs = epochs
@@ -419,6 +428,7 @@ class NeuralModel(BaseEstimator):
             method_params=self.method_params,
             latent_dim=self.latent_dim,
             beta=self.beta,
+            rate_scale=self.rate_scale,
             likelihood=self.likelihood,
             architecture="mlp",
             epochs=self.epochs,

@@ -156,6 +156,18 @@ def test_every_method_runs_on_recordings(rec, method):
     assert np.isfinite(m.history_["loss"]).all()
 
 
+def test_rate_scale_reaches_the_model_and_survives_save_load(rec, tmp_path):
+    sub = {s: rec[s] for s in ("Barat", "Stella", "SuperChris")}
+    m = nm.fit(
+        sub, subject_dim="rat", method="moe", rate_scale="subjects", epochs=1, progress=False
+    )
+    assert m.vae_.rate_scale == "subjects" and m.vae_.module_.rate_scale == "subjects"
+    loaded = nm.load(m.save(tmp_path / "rats.nmx"))
+    assert loaded.rate_scale == "subjects" and loaded.vae_.module_.rate_scale == "subjects"
+    with pytest.raises(ValueError, match="rate_scale"):
+        nm.fit(sub, subject_dim="rat", rate_scale="modalities", epochs=0, progress=False)
+
+
 def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
     a = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     b = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
