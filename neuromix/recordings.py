@@ -99,6 +99,12 @@ class NeuralModel(BaseEstimator):
         ``"gaussian"`` squared error).
     method_params : dict, optional
         Options of the method (see :class:`neuromix.MultimodalVAE`).
+    hidden : tuple, default=(1.0, 1.0)
+        Hidden widths of each subject's encoder and decoder MLPs: floats are multiples
+        of the subject's input size (neurons x lags; the paper's), ints absolute.
+    reweight : None, "size" or mapping, default=None
+        Weights of the subjects' reconstruction terms, as in
+        :class:`neuromix.MultimodalVAE`.
     epochs, batch_size, lr, seed, device, progress, clip_grad
         Training settings, as in :class:`neuromix.MultimodalVAE`.
     checkpoint, checkpoint_every
@@ -167,6 +173,8 @@ class NeuralModel(BaseEstimator):
         rate_scale="one",
         likelihood="poisson",
         method_params=None,
+        hidden=(1.0, 1.0),
+        reweight=None,
         epochs=100,
         batch_size=128,
         lr=1e-3,
@@ -194,6 +202,8 @@ class NeuralModel(BaseEstimator):
         self.rate_scale = rate_scale
         self.likelihood = likelihood
         self.method_params = method_params
+        self.hidden = hidden
+        self.reweight = reweight
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -431,6 +441,8 @@ class NeuralModel(BaseEstimator):
             rate_scale=self.rate_scale,
             likelihood=self.likelihood,
             architecture="mlp",
+            hidden=self.hidden,
+            reweight=self.reweight,
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
@@ -902,6 +914,8 @@ class NeuralModel(BaseEstimator):
     def _from_state(cls, config, tensors, device="auto"):
         params = dict(config["params"])
         params["device"] = device
+        if "hidden" in params:
+            params["hidden"] = tuple(params["hidden"])
         model = cls(**params)
         vae_tensors = {k[4:]: v for k, v in tensors.items() if k.startswith("vae.")}
         model.vae_ = MultimodalVAE._from_state(config["vae"], vae_tensors, device=device)

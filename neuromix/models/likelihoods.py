@@ -121,13 +121,19 @@ class Laplace(Likelihood):
 
 
 class Poisson(Likelihood):
-    """Poisson spike counts with rate lambda = softplus(eta) of the decoder output eta.
+    """Poisson spike counts with rate lambda = link(eta) of the decoder output eta.
 
     nll = sum_j lambda_j - x_j log(lambda_j) + log(x_j!).
 
-    The softplus link grows linearly, where the canonical exp link grows exponentially:
-    a latent drawn far out (early in training, or along a direction the decoder barely
-    uses) then cannot produce overflowing rates and exploding gradients.
+    Parameters
+    ----------
+    link : {"softplus", "exp"}, default="softplus"
+        ``"softplus"`` grows linearly, where the canonical ``"exp"`` link grows
+        exponentially: a latent drawn far out (early in training, or along a direction
+        the decoder barely uses) then cannot produce overflowing rates and exploding
+        gradients. ``"exp"`` is the generalised-linear model of spike counts (a
+        log-rate linear in the last hidden layer); its eta is capped at 20
+        (e^20 spikes per bin) so that it cannot overflow.
 
     Examples
     --------
@@ -135,11 +141,23 @@ class Poisson(Likelihood):
     >>> eta = torch.log(torch.expm1(torch.ones(1, 1)))  # softplus(eta) = 1
     >>> Poisson().nll(eta, torch.zeros(1, 1))  # rate 1, x = 0
     tensor([1.])
+    >>> Poisson(link="exp").nll(torch.zeros(1, 1), torch.zeros(1, 1))  # rate e^0 = 1
+    tensor([1.])
     """
 
     name = "poisson"
+    _LINKS = ("softplus", "exp")
+    _EXP_CAP = 20.0
 
-    def nll(self, params, x):
+    def __init__(self, *, link: str = "softplus"):
+        if link not in self._LINKS:
+            raise ValueError(f"poisson link must be one of {self._LINKS}, got {link!r}")
+        self.link = link
+
+    def _rate_and_log_rate(self, params):
+        if self.link == "exp":
+            eta = params.clamp(max=self._EXP_CAP)
+            return torch.exp(eta), eta
         rate = F.softplus(params)
         # log softplus(eta) -> eta in the lower tail, where softplus underflows to 0 and
         # a spike would cost -x log 0 = inf; clamp the other branch so that its unused
@@ -147,10 +165,14 @@ class Poisson(Likelihood):
         log_rate = torch.where(
             params < -15.0, params, torch.log(F.softplus(params.clamp(min=-15.0)))
         )
+        return rate, log_rate
+
+    def nll(self, params, x):
+        rate, log_rate = self._rate_and_log_rate(params)
         return _flat_sum(rate - x * log_rate + torch.lgamma(x + 1.0))
 
     def mean(self, params):
-        return F.softplus(params)
+        return self._rate_and_log_rate(params)[0]
 
     def check(self, x, subject):
         if np.any(x < 0):
@@ -159,6 +181,9 @@ class Poisson(Likelihood):
                 f"subject {subject!r}: likelihood 'poisson' needs non-negative counts; "
                 f"found {x.reshape(len(x), -1)[row, col]} at sample {row}, feature {col}"
             )
+
+    def config(self):
+        return {"name": self.name, "link": self.link}
 
 
 class Bernoulli(Likelihood):

@@ -242,7 +242,7 @@ def test_reconstruction_of_subsampled_poe_normalises_its_weights(polymnist):
         method_params={"subsampled": True},
         latent_dim=4,
         likelihood={"name": "laplace", "scale": 0.75},
-        epochs=0,
+        epochs=1,
         progress=False,
     ).fit(X)
     rec = reconstruction_errors(vae, X, seed=0)

@@ -165,7 +165,7 @@ def test_rate_scale_reaches_the_model_and_survives_save_load(rec, tmp_path):
     loaded = nm.load(m.save(tmp_path / "rats.nmx"))
     assert loaded.rate_scale == "subjects" and loaded.vae_.module_.rate_scale == "subjects"
     with pytest.raises(ValueError, match="rate_scale"):
-        nm.fit(sub, subject_dim="rat", rate_scale="modalities", epochs=0, progress=False)
+        nm.fit(sub, subject_dim="rat", rate_scale="modalities", epochs=1, progress=False)
 
 
 def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
