@@ -24,7 +24,12 @@ from sklearn.base import BaseEstimator
 from neuromix._validation import Check, Interval, Options, check_params
 from neuromix.data.binning import bin_trials
 from neuromix.data.ingest import from_xarray
-from neuromix.data.pairing import pair_trials, select_trials, split_trials
+from neuromix.data.pairing import (
+    _keep_shared_conditions,
+    pair_trials,
+    select_trials,
+    split_trials,
+)
 from neuromix.data.recording import Recording
 from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
@@ -390,21 +395,7 @@ class NeuralModel(BaseEstimator):
         )
 
     def _check_conditions(self, trials):
-        present = {s: set(t[self.label].unique()) for s, t in trials.items()}
-        shared = set.intersection(*present.values())
-        lacking = {
-            c: [s for s in trials if c not in present[s]]
-            for c in set.union(*present.values()) - shared
-        }
-        if lacking and self.missing == "raise" and len(trials) > 1:
-            details = "; ".join(f"{c!r} missing in {lacking[c]}" for c in sorted(lacking, key=str))
-            raise ValueError(
-                f"label {self.label!r}: not every subject has every condition ({details}); "
-                "pass missing='drop' to drop these conditions, or filter with where="
-            )
-        if lacking:
-            trials = {s: t[t[self.label].isin(shared)] for s, t in trials.items()}
-        return trials
+        return _keep_shared_conditions(trials, self.label, self.missing)
 
     def _pairing_rng(self, epoch: int) -> np.random.Generator:
         """The resampling rule's generator of an epoch: a function of (seed, epoch) only,
