@@ -34,6 +34,7 @@ from neuromix.data.recording import Recording
 from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
+from neuromix.evaluation.onset import _training_onsets
 from neuromix.models.registry import available
 from neuromix.training.estimator import MultimodalVAE
 from neuromix.training.samplers import WindowSampler
@@ -47,6 +48,14 @@ def _scalar_or_mapping(value) -> bool:
     return value is None or (
         isinstance(value, int | float | Mapping) and not isinstance(value, bool)
     )
+
+
+def _is_auto(value) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _start_spec(value) -> bool:
+    return _is_auto(value) or _scalar_or_mapping(value)
 
 
 class NeuralModel(BaseEstimator):
@@ -73,6 +82,12 @@ class NeuralModel(BaseEstimator):
         ``[start, stop)``. Default ``start``: the recording's
         ``metadata["window_start"]`` (set by the simulator to the paper's +250/+500 ms),
         else 0. Default ``stop``: ``start`` + 250 ms (the paper's 16 windows).
+        ``start="auto"`` (or ``"auto"`` for some subjects of a mapping) starts each
+        subject's windows at its response onset, estimated on its training trials by
+        :func:`neuromix.response_onset` (same ``label``, ``where``, ``missing``,
+        ``test_size``, ``seed`` and ``bin_size``): for NWB or array input, which says
+        when trials start but not when the neurons respond. The onsets are in
+        ``starts_``; a subject without a response found is an error.
     bin_size, window, step : float, default=0.01, 0.1, 0.01
         Bin width, window length and window step, in seconds.
     pairing : {"resample", "min"}, default="resample"
@@ -118,6 +133,9 @@ class NeuralModel(BaseEstimator):
         every trial label as a coord.
     test_ : dict of str to numpy.ndarray of bool
         Held-out trials of each subject (along ``counts_[s].trial``).
+    starts_, stops_ : dict of str to float
+        Window range of each subject, s after trial onset (with ``start="auto"``, the
+        estimated response onsets and onset + 250 ms).
     pairs_ : dict
         ``"train"`` and ``"test"`` pairings (:func:`neuromix.data.pair_trials`; with
         ``pairing="resample"``, ``"train"`` is the first epoch's draw).
@@ -134,7 +152,9 @@ class NeuralModel(BaseEstimator):
         "method": Options(available()),
         "label": Check(lambda v: isinstance(v, str), "a trial label name"),
         "where": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a mapping")],
-        "start": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
+        "start": Check(
+            _start_spec, "None, 'auto', a number or a mapping subject -> number or 'auto'"
+        ),
         "stop": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
         "bin_size": Interval(float, 0.0, low_open=True),
         "window": Interval(float, 0.0, low_open=True),
@@ -256,13 +276,41 @@ class NeuralModel(BaseEstimator):
                 )
         return out
 
-    def _per_subject(self, value, subjects, name, default):
+    def _per_subject(self, value, subjects, name, default, auto=None):
         if isinstance(value, Mapping):
             missing = [s for s in subjects if s not in value]
             if missing:
                 raise ValueError(f"{name}: no value for subject {missing[0]!r}")
-            return {s: float(value[s]) for s in subjects}
-        return {s: (default(s) if value is None else float(value)) for s in subjects}
+            values = {s: value[s] for s in subjects}
+        else:
+            values = dict.fromkeys(subjects, value)
+        wanted = [s for s in subjects if _is_auto(values[s])]
+        if wanted and auto is not None:
+            values.update(auto(wanted))
+        if isinstance(value, Mapping):
+            return {s: float(values[s]) for s in subjects}
+        return {s: (default(s) if values[s] is None else float(values[s])) for s in subjects}
+
+    def _auto_starts(self, data, trials, test, subjects) -> dict[str, float]:
+        """``start="auto"``: the response onsets of ``subjects`` on their training trials."""
+        found = _training_onsets(
+            {s: data[s] for s in subjects},
+            trials,
+            test,
+            label=self.label,
+            subject_dim=self.subject_dim,
+            bin_size=self.bin_size,
+            seed=self.seed,
+        )
+        onsets = dict(zip(subjects, found["onset"].values.tolist(), strict=True))
+        for s, onset in onsets.items():
+            if np.isnan(onset):
+                raise ValueError(
+                    f"subject {s!r}: start='auto': no response depending on "
+                    f"{self.label!r} was found on the training trials (see "
+                    "neuromix.response_onset); pass start= for this subject"
+                )
+        return onsets
 
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):
@@ -307,8 +355,18 @@ class NeuralModel(BaseEstimator):
                 if len(t) == 0:
                     raise ValueError(f"subject {s!r}: trials: no trial matches where={self.where}")
         trials = self._check_conditions(trials)
+        test = {
+            s: split_trials(
+                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
+            )
+            for s in subjects
+        }
         starts = self._per_subject(
-            self.start, subjects, "start", lambda s: _metadata(data[s]).get("window_start", 0.0)
+            self.start,
+            subjects,
+            "start",
+            lambda s: _metadata(data[s]).get("window_start", 0.0),
+            auto=lambda wanted: self._auto_starts(data, trials, test, wanted),
         )
         stops = self._per_subject(
             self.stop,
@@ -335,12 +393,6 @@ class NeuralModel(BaseEstimator):
                 f"start/stop: subjects get different numbers of windows ({listing}); windows "
                 "are paired by index, so every subject's range must hold the same number"
             )
-        test = {
-            s: split_trials(
-                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
-            )
-            for s in subjects
-        }
         self.subjects_ = tuple(subjects)
         self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
