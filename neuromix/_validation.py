@@ -6,14 +6,26 @@ Allowed parameter values are declared as data (like scikit-learn's
 
 from __future__ import annotations
 
+import inspect
 import numbers
+import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Interval", "Options", "check_params", "check_subject_arrays"]
+__all__ = [
+    "Interval",
+    "Options",
+    "available_memory",
+    "check_batch_size",
+    "check_memory",
+    "check_params",
+    "check_subject_arrays",
+    "format_bytes",
+]
 
 
 @dataclass(frozen=True)
@@ -147,3 +159,99 @@ def check_subject_arrays(
                 "paired samples"
             )
     return arrays
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now, or None when unknown.
+
+    ``psutil.virtual_memory().available`` when psutil is installed, else the free
+    physical pages reported by ``os.sysconf`` (Linux, macOS), else None (no check).
+    """
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            return int(psutil.virtual_memory().available)
+        except Exception:  # pragma: no cover - exotic platforms
+            pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - e.g. Windows
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in readable units (``"1.5 GB"``; powers of 1000).
+
+    >>> format_bytes(999), format_bytes(1_500_000_000), format_bytes(3.2e15)
+    ('999 bytes', '1.5 GB', '3200 TB')
+    """
+    if n < 1000:
+        return f"{int(n)} bytes"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+    return f"{n / 1000:.4g} TB"
+
+
+def check_memory(nbytes: float, what: str, advice: str = "") -> None:
+    """Raise MemoryError, before allocating, when ``what`` needs more than is available.
+
+    ``what`` names the subject, the field and the shape (it starts the message);
+    ``advice`` says how to need less. The limit is :func:`available_memory`, looked up
+    at each call (tests replace it with a tiny one).
+
+    >>> check_memory(10, "counts of 1 unit x 10 bins")  # fits
+    >>> check_memory(1e30, "subject 'R1': counts of 1 unit x 1e30 bins")
+    Traceback (most recent call last):
+    ...
+    MemoryError: subject 'R1': counts of 1 unit x 1e30 bins would need 1e+18 TB, ...
+    """
+    limit = available_memory()
+    if limit is None or nbytes <= limit:
+        return
+    message = (
+        f"{what} would need {format_bytes(nbytes)}, more than the {format_bytes(limit)} "
+        "of memory available"
+    )
+    raise MemoryError(f"{message}; {advice}" if advice else message)
+
+
+def external_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first frame outside
+    neuromix: the user's call, whichever public function it went through."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def check_batch_size(batch_size: int, n_samples: int) -> None:
+    """Warn, naming both numbers, when a batch is larger than the training data.
+
+    Training then takes one batch of all ``n_samples`` per epoch, i.e. one optimiser
+    step per epoch: not wrong, but rarely what was meant (100 epochs are 100 steps).
+    A warning rather than an error, as in scikit-learn's MLP: the fit is well defined.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     check_batch_size(128, 60)
+    >>> print(caught[0].message)
+    batch_size=128 is larger than the 60 training samples: each epoch is one batch of
+    60 samples (one optimiser step per epoch); pass batch_size <= 60 for more steps per epoch
+    """
+    if n_samples > 0 and batch_size > n_samples:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the {n_samples} training samples: each "
+            f"epoch is one batch of {n_samples} samples (one optimiser step per epoch); pass "
+            f"batch_size <= {n_samples} for more steps per epoch",
+            UserWarning,
+            stacklevel=external_stacklevel(),
+        )

@@ -22,8 +22,8 @@ import xarray as xr
 from sklearn.base import BaseEstimator
 
 from neuromix._validation import Check, Interval, Options, check_params
-from neuromix.data.binning import bin_trials
-from neuromix.data.ingest import from_xarray
+from neuromix.data.binning import _positive_bins, _seconds, bin_trials
+from neuromix.data.ingest import _check_trials, from_xarray
 from neuromix.data.pairing import (
     _keep_shared_conditions,
     pair_trials,
@@ -35,7 +35,9 @@ from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
 from neuromix.evaluation.onset import _training_onsets
-from neuromix.models.registry import available
+from neuromix.models.likelihoods import get_likelihood
+from neuromix.models.registry import available, get_method
+from neuromix.models.vae import RATE_SCALES
 from neuromix.training.estimator import MultimodalVAE
 from neuromix.training.samplers import WindowSampler
 
@@ -107,6 +109,11 @@ class NeuralModel(BaseEstimator):
         the window index, so the rate is what pulls subjects together: on the simulated
         rats beta = 1 keeps private trial detail and does not align the subjects,
         beta = 10-20 aligns them, beta = 80 collapses the latents to the prior.
+    rate_scale : {"one", "subjects"}, default="one"
+        What beta multiplies for the aggregation methods (AVG, PoE, MoE, MoPoE): one KL
+        of their joint posterior, or that KL counted once per subject as in the
+        authors' code (``"subjects"``: M x KL for M subjects). Independent VAEs and MMVM
+        are the same under both. See :class:`neuromix.MultimodalVAE`.
     likelihood : str, default="poisson"
         Observation model of the binned counts (``"poisson"``, or the paper's
         ``"gaussian"`` squared error).
@@ -162,6 +169,7 @@ class NeuralModel(BaseEstimator):
         "pairing": Options(("min", "resample")),
         "missing": Options(("raise", "drop")),
         "test_size": Interval(float, 0.0, 0.9, low_open=True),
+        "rate_scale": Options(RATE_SCALES),
     }
 
     def __init__(
@@ -181,6 +189,7 @@ class NeuralModel(BaseEstimator):
         test_size=0.2,
         latent_dim=2,
         beta=10.0,
+        rate_scale="one",
         likelihood="poisson",
         method_params=None,
         epochs=100,
@@ -207,6 +216,7 @@ class NeuralModel(BaseEstimator):
         self.test_size = test_size
         self.latent_dim = latent_dim
         self.beta = beta
+        self.rate_scale = rate_scale
         self.likelihood = likelihood
         self.method_params = method_params
         self.epochs = epochs
@@ -281,6 +291,12 @@ class NeuralModel(BaseEstimator):
             missing = [s for s in subjects if s not in value]
             if missing:
                 raise ValueError(f"{name}: no value for subject {missing[0]!r}")
+            unknown = [k for k in value if k not in subjects]
+            if unknown:
+                raise ValueError(
+                    f"{name}: subject {unknown[0]!r} is not in the recordings "
+                    f"({', '.join(map(repr, subjects))})"
+                )
             values = {s: value[s] for s in subjects}
         else:
             values = dict.fromkeys(subjects, value)
@@ -288,8 +304,10 @@ class NeuralModel(BaseEstimator):
         if wanted and auto is not None:
             values.update(auto(wanted))
         if isinstance(value, Mapping):
-            return {s: float(values[s]) for s in subjects}
-        return {s: (default(s) if values[s] is None else float(values[s])) for s in subjects}
+            return {s: _seconds(values[s], name, s) for s in subjects}
+        return {
+            s: _seconds(default(s) if values[s] is None else values[s], name, s) for s in subjects
+        }
 
     def _auto_starts(self, data, trials, test, subjects) -> dict[str, float]:
         """``start="auto"``: the response onsets of ``subjects`` on their training trials."""
@@ -312,6 +330,51 @@ class NeuralModel(BaseEstimator):
                 )
         return onsets
 
+    def _check_params_early(self):
+        """Every parameter, those of the array-level model included, before any work."""
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        vae = self._make_vae()
+        check_params(vae.get_params(deep=False), vae._parameter_constraints)
+        get_method(self.method, **(self.method_params or {}))
+        return vae
+
+    def _check_ranges(self, data, trials, starts, stops):
+        """Windows per subject, checked before binning: ``window`` and ``step`` whole
+        numbers of bins, ``[start, stop)`` inside every kept trial, and the same number
+        of windows for every subject (windows are paired by index)."""
+        for name in ("window", "step"):
+            _positive_bins(getattr(self, name), self.bin_size, name)
+        windows = {}
+        for s in data:
+            try:
+                windows[s] = count_windows(
+                    starts[s], stops[s], self.window, self.step, bin_size=self.bin_size
+                )
+            except ValueError as error:
+                raise ValueError(f"subject {s!r}: {error}") from None
+            if not isinstance(data[s], Recording):
+                continue  # binned data: bin_trials checks the range against its time axis
+            table = trials[s]
+            length = (table["stop_time"] - table["start_time"]).to_numpy(dtype=float)
+            short = length < stops[s] - 1e-9
+            if short.any():
+                ids = table.index[short].tolist()
+                default = (
+                    " (stop defaults to start + window + 15 steps)" if self.stop is None else ""
+                )
+                raise ValueError(
+                    f"subject {s!r}: stop: windows run to {stops[s]!r} s after onset{default}, "
+                    f"past the end of trials {ids[:5]} (the shortest lasts "
+                    f"{float(length.min())!r} s); lower start, stop or window"
+                )
+        if len(set(windows.values())) > 1:
+            listing = ", ".join(f"{s!r}: {n}" for s, n in windows.items())
+            raise ValueError(
+                f"start/stop: subjects get different numbers of windows ({listing}); windows "
+                "are paired by index, so every subject's range must hold the same number"
+            )
+        return windows
+
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):
         """Bin, window, split, pair and train.
@@ -329,10 +392,11 @@ class NeuralModel(BaseEstimator):
         -------
         self
         """
-        check_params(self.get_params(deep=False), self._parameter_constraints)
+        vae = self._check_params_early()
         data = self._normalise(recordings)
         subjects = list(data)
-        vae = self._make_vae()
+        for spec in vae._per_subject(self.likelihood, subjects, "likelihood"):
+            get_likelihood(spec)
         joint = self.method != "independent"
         if joint and len(subjects) < 2:
             raise ValueError(
@@ -374,6 +438,7 @@ class NeuralModel(BaseEstimator):
             "stop",
             lambda s: starts[s] + self.window + (_WINDOWS_PER_TRIAL - 1) * self.step,
         )
+        windows = self._check_ranges(data, trials, starts, stops)
         counts = {}
         for s in subjects:
             kept = trials[s].index
@@ -383,16 +448,6 @@ class NeuralModel(BaseEstimator):
             else:
                 source = source.sel(trial=kept.to_numpy())
             counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
-        windows = {
-            s: count_windows(starts[s], stops[s], self.window, self.step, bin_size=self.bin_size)
-            for s in subjects
-        }
-        if len(set(windows.values())) > 1:
-            listing = ", ".join(f"{s!r}: {n}" for s, n in windows.items())
-            raise ValueError(
-                f"start/stop: subjects get different numbers of windows ({listing}); windows "
-                "are paired by index, so every subject's range must hold the same number"
-            )
         self.subjects_ = tuple(subjects)
         self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
@@ -432,6 +487,7 @@ class NeuralModel(BaseEstimator):
             method_params=self.method_params,
             latent_dim=self.latent_dim,
             beta=self.beta,
+            rate_scale=self.rate_scale,
             likelihood=self.likelihood,
             architecture="mlp",
             epochs=self.epochs,
@@ -589,6 +645,7 @@ class NeuralModel(BaseEstimator):
             every trial label, so ``.groupby("odor")`` works.
         """
         self._check_fitted()
+        _check_sampling(sample, n_samples, seed)
         parts = []
         for m, s in enumerate(self.subjects_):
             coords, extra = self._window_coords(s, self.counts_[s], self.test_[s])
@@ -608,14 +665,16 @@ class NeuralModel(BaseEstimator):
         units must carry the same ids, in the same order, as at fit.
         """
         self._check_fitted()
+        _check_sampling(sample, n_samples, seed)
         data = self._normalise(recordings)
-        parts = []
-        for s, rec in data.items():
+        for s in data:  # every subject before any is binned
             if s not in self.subjects_:
                 raise ValueError(
                     f"subject {s!r} was not present at fit; fitted subjects: "
                     f"{', '.join(map(repr, self.subjects_))}"
                 )
+        parts = []
+        for s, rec in data.items():
             m = self.subjects_.index(s)
             units = rec.unit_ids if isinstance(rec, Recording) else rec["unit"].values
             fitted_units = self.counts_[s]["unit"].values
@@ -660,6 +719,24 @@ class NeuralModel(BaseEstimator):
                 out[part][s] = (lat.values[sel], labels[sel], trials[sel])
         return out
 
+    def _check_label(self, label) -> None:
+        """ValueError unless ``label`` is a trial label with two values or more among the
+        training trials of every subject (what a classifier needs)."""
+        for s in self.subjects_:
+            c = self.counts_[s]
+            names = [n for n, v in c.coords.items() if v.dims == ("trial",) and n != "trial"]
+            if not isinstance(label, str) or label not in names:
+                raise ValueError(
+                    f"subject {s!r}: label {label!r} is not a trial label of the fitted data "
+                    f"(labels: {', '.join(map(str, names))})"
+                )
+            values = pd.unique(c[label].values[~self.test_[s]])
+            if len(values) < 2:
+                raise ValueError(
+                    f"subject {s!r}: label {label!r} takes one value ({values[0]!r}) in the "
+                    "training trials; a classifier needs two or more"
+                )
+
     def decode(self, label: str | None = None, *, classifier=None) -> xr.Dataset:
         """Decode a trial label from the latents of held-out trials.
 
@@ -679,6 +756,14 @@ class NeuralModel(BaseEstimator):
         """
         self._check_fitted()
         label = self.label if label is None else label
+        self._check_label(label)
+        if classifier is not None and not all(
+            hasattr(classifier, a) for a in ("fit", "predict", "get_params")
+        ):
+            raise TypeError(
+                "classifier: expected a scikit-learn classifier (with fit, predict and "
+                f"get_params), got {type(classifier).__name__}"
+            )
         parts = self._split_latents(label)
         ds = decode_labels(
             parts["train"],
@@ -799,6 +884,11 @@ class NeuralModel(BaseEstimator):
         """
         from neuromix.io.nwb import export_latents
 
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite: expected True or False, got {overwrite!r}")
+        if isinstance(paths, Mapping):
+            self._check_fitted()
+            _check_nwb_paths(paths, self.subjects_)
         return export_latents(self, paths, out_dir=out_dir, overwrite=overwrite)
 
     def save(self, path, *, overwrite: bool = False):
@@ -886,6 +976,45 @@ class NeuralModel(BaseEstimator):
         return text
 
 
+def _check_sampling(sample, n_samples, seed) -> None:
+    """The draw arguments of :meth:`NeuralModel.latents` and ``transform``."""
+    if not isinstance(sample, bool | np.bool_):
+        raise TypeError(f"sample: expected True or False, got {sample!r}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+        raise TypeError(f"n_samples: expected an integer >= 1, got {n_samples!r}")
+    if n_samples < 1:
+        raise ValueError(f"n_samples: expected an integer >= 1, got {n_samples!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise TypeError(f"seed: expected None or an integer >= 0, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed: expected None or an integer >= 0, got {seed!r}")
+
+
+def _check_nwb_paths(paths: Mapping, subjects) -> None:
+    """Files given to ``to_nwb``: HDF5 files of the subject they are given for, checked
+    from the file's signature and subject id before anything is computed or copied."""
+    from pathlib import Path
+
+    import h5py
+
+    from neuromix.data.nwb import _check_nwb_file
+
+    for s, path in paths.items():
+        if str(s) not in subjects or not isinstance(path, str | Path):
+            continue  # export_latents names these
+        path = Path(path)
+        _check_nwb_file(path, str(s))
+        with h5py.File(path, "r") as file:
+            stored = file.get("general/subject/subject_id")
+            held = stored[()] if isinstance(stored, h5py.Dataset) else None
+        held = held.decode() if isinstance(held, bytes) else held
+        if held is not None and str(held) != str(s):
+            raise ValueError(
+                f"subject {str(s)!r}: {path} holds subject {str(held)!r}, not {str(s)!r}; pass "
+                f"paths={{{str(s)!r}: <{s}'s file>}}"
+            )
+
+
 def _jsonable(value):
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()]
@@ -910,7 +1039,8 @@ def _source_file(data) -> str | None:
 
 def _trial_table(subject: str, data) -> pd.DataFrame:
     if isinstance(data, Recording):
-        return data.trials
+        # Checked again: a Recording may have been built directly, not by from_arrays.
+        return _check_trials(data.trials, subject, data.time_resolution)
     trial_coords = {
         name: coord.values
         for name, coord in data.coords.items()

@@ -22,13 +22,15 @@ the trial table, and ``attrs`` ``subject``, ``bin_size`` and ``time_resolution``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuromix._validation import check_memory
 from neuromix.data.recording import Recording
 
 __all__ = ["bin_spikes", "bin_trials"]
@@ -38,6 +40,11 @@ DEFAULT_RESOLUTION = 1e-9
 
 #: Dims of the binned form, in order.
 BINNED_DIMS = ("trial", "unit", "time")
+
+#: Largest number of clock ticks a time may have: the sum of two such tick counts (an
+#: onset and a range relative to it) still fits in int64. With the default 1 ns tick
+#: that is 73 years.
+MAX_TICKS = 2**61
 
 # Coordinates are rounded to this many decimals so that ``sel(time=0.25)`` works even
 # when a bin start was computed as ticks * resolution (0.25000000000000006).
@@ -51,13 +58,34 @@ def _prefix(subject: str | None) -> str:
     return f"subject {subject!r}: " if subject is not None else ""
 
 
+def _seconds(
+    value: Any, name: str, subject: str | None, expected: str = "a number of seconds"
+) -> float:
+    """``value`` as a finite float; TypeError (not a number) or ValueError naming ``name``.
+
+    Strings and booleans are refused even though ``float()`` takes them: ``"0.5"`` is
+    almost always a column read as text.
+    """
+    if isinstance(value, str | bytes | bool | np.bool_):
+        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}") from None
+    if not np.isfinite(seconds):
+        raise ValueError(f"{_prefix(subject)}{name}: must be a finite number, got {value!r}")
+    return seconds
+
+
 def _positive_seconds(
     value: Any, name: str, subject: str | None, expected: str = "a number of seconds"
 ) -> float:
     """``value`` as a positive, finite float; TypeError or ValueError naming ``name``."""
+    if isinstance(value, str | bytes | bool | np.bool_):
+        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}")
     try:
         seconds = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}") from None
     if not np.isfinite(seconds) or seconds <= 0:
         raise ValueError(
@@ -74,9 +102,15 @@ def _resolution(time_resolution: float | None, subject: str | None = None) -> fl
     )
 
 
-def _tick(t: float, res: float) -> int:
-    """Nearest clock tick of one time (the rounding rule of the module)."""
-    return int(np.rint(float(t) / res))
+def _tick(t: Any, res: float, name: str = "time", subject: str | None = None) -> int:
+    """Nearest clock tick of one time (the rounding rule of the module), checked."""
+    seconds = _seconds(t, name, subject)
+    if abs(seconds) > MAX_TICKS * res:
+        raise ValueError(
+            f"{_prefix(subject)}{name}: {t!r} s is too large to count in clock ticks of "
+            f"{res!r} s (at most {MAX_TICKS * res:.3g} s)"
+        )
+    return int(np.rint(seconds / res))
 
 
 def _whole_ticks(value: float, res: float, name: str, subject: str | None = None) -> int:
@@ -148,11 +182,26 @@ class _Counts:
     an error rather than a silent wrap-around.
     """
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype | None, subject: str | None):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        dtype: np.dtype | None,
+        subject: str | None,
+        extra_bytes: int = 0,
+    ):
         self.fixed = dtype
         self.subject = subject
+        dtype = np.dtype(dtype if dtype is not None else np.uint8)
+        # Checked before allocating: a huge range gives a message, not a killed process.
+        # ``extra_bytes``: the temporaries the caller needs beside the counts.
+        self.shape = shape
+        check_memory(
+            _n_values(shape) * dtype.itemsize + extra_bytes,
+            f"{_prefix(subject)}counts: {_describe_shape(shape)} in {dtype}",
+            "bin a shorter range, use a larger bin_size, or fewer units or trials",
+        )
         # np.zeros maps zeroed pages lazily: empty bins cost no work.
-        self.array = np.zeros(shape, dtype=dtype if dtype is not None else np.uint8)
+        self.array = np.zeros(shape, dtype=dtype)
 
     def make_room(self, max_count: int, unit: int) -> None:
         dtype = self.array.dtype
@@ -163,12 +212,38 @@ class _Counts:
                 f"{_prefix(self.subject)}dtype: {dtype} cannot hold a count of {max_count} "
                 f"(unit {unit}); use a wider dtype or dtype='auto'"
             )
-        self.array = self.array.astype(_compact_dtype(max_count))
+        wider = _compact_dtype(max_count)
+        check_memory(
+            _n_values(self.shape) * wider.itemsize,
+            f"{_prefix(self.subject)}counts: unit {unit} has a count of {max_count}, so "
+            f"the counts ({_describe_shape(self.shape)}) need {wider} instead of {dtype}, which",
+            "bin a shorter range or fewer units or trials",
+        )
+        self.array = self.array.astype(wider)
+
+
+def _n_values(shape: tuple[int, ...]) -> int:
+    # Python ints: no int64 overflow for absurd shapes.
+    n = 1
+    for size in shape:
+        n *= int(size)
+    return n
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    names = ("unit", "bin") if len(shape) == 2 else ("trial", "unit", "bin")
+    return " x ".join(
+        f"{int(n)} {name}{'' if n == 1 else 's'}" for n, name in zip(shape, names, strict=True)
+    )
 
 
 def _unit_sequence(spike_times: Any, subject: str | None = None) -> Sequence[Any]:
     """Check that ``spike_times`` is one entry per unit (not one flat array of times)."""
-    if isinstance(spike_times, (str, bytes)) or not hasattr(spike_times, "__len__"):
+    if (
+        isinstance(spike_times, (str, bytes, Mapping))
+        or not hasattr(spike_times, "__len__")
+        or not hasattr(spike_times, "__getitem__")
+    ):
         raise TypeError(
             f"{_prefix(subject)}spike_times: expected a sequence with one array of spike "
             f"times per unit, got {type(spike_times).__name__}"
@@ -187,30 +262,97 @@ def _unit_sequence(spike_times: Any, subject: str | None = None) -> Sequence[Any
     return spike_times
 
 
+def _first_non_number(values: np.ndarray) -> tuple[int, Any] | None:
+    """Position and value of the first element of an object array that is not a real
+    number (bools, strings, None... are not), or None."""
+    for i, v in enumerate(values):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+            return i, v
+    return None
+
+
 def _unit_array(times: Any, unit: int, subject: str | None = None) -> np.ndarray:
-    """One unit's spike times as a finite 1-D float64 array (read once)."""
+    """One unit's spike times as a finite 1-D float64 array (read once).
+
+    Numbers only: integer and float arrays, or object arrays holding real numbers.
+    Strings (even ``"0.5"``), booleans, complex numbers, dates and durations are refused
+    rather than converted.
+    """
+    what = f"{_prefix(subject)}spike_times: unit {unit}"
     try:
-        array = np.asarray(times, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{_prefix(subject)}spike_times: unit {unit} is not numeric ({type(times).__name__})"
-        ) from None
-    if array.ndim != 1:
+        raw = np.asarray(times)
+    except (TypeError, ValueError):  # ragged nesting, or an object numpy cannot read
+        raise TypeError(f"{what} is not an array of numbers ({type(times).__name__})") from None
+    if raw.ndim != 1:
         raise ValueError(
-            f"{_prefix(subject)}spike_times: unit {unit} is not a 1-D array of times "
-            f"(shape {array.shape}); pass one array per unit"
+            f"{what} is not a 1-D array of times (shape {raw.shape}); pass one array per unit"
         )
+    if raw.dtype.kind == "O":
+        bad = _first_non_number(raw)
+        if bad is not None:
+            raise TypeError(
+                f"{what} holds {bad[1]!r} ({type(bad[1]).__name__}) at position {bad[0]}; "
+                "spike times must be numbers of seconds"
+            )
+    elif raw.dtype.kind not in "iuf":
+        hint = "; convert durations to seconds" if raw.dtype.kind in "mM" else ""
+        raise TypeError(
+            f"{what} has dtype {raw.dtype}; spike times must be numbers of seconds "
+            f"(an integer or float array){hint}"
+        )
+    try:
+        array = raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError, OverflowError):  # e.g. an int beyond float range
+        raise ValueError(f"{what} holds a number too large for float64 seconds") from None
     bad = ~np.isfinite(array)
     if bad.any():
         raise ValueError(
-            f"{_prefix(subject)}spike_times: unit {unit} has {int(bad.sum())} "
-            "non-finite spike times (NaN or inf)"
+            f"{what} has {int(bad.sum())} non-finite spike times (NaN or inf), "
+            f"the first at position {int(np.argmax(bad))}"
         )
     return array
 
 
-def _to_ticks(array: np.ndarray, res: float) -> np.ndarray:
+def _to_ticks(array: np.ndarray, res: float, what: str = "times") -> np.ndarray:
+    """Finite times as int64 clock ticks; ValueError (starting with ``what``) for a time
+    too large to count in ticks (it would wrap around in int64)."""
+    if array.size:
+        low, high = float(array.min()), float(array.max())
+        peak = high if abs(high) >= abs(low) else low
+        if abs(peak) > MAX_TICKS * res:
+            raise ValueError(
+                f"{what}: {peak!r} s is too large to count in clock ticks of {res!r} s (at "
+                f"most {MAX_TICKS * res:.3g} s); are the times in seconds?"
+            )
     return np.rint(array / res).astype(np.int64)
+
+
+def _time_column(trials: pd.DataFrame, column: str, subject: str | None) -> np.ndarray:
+    """A trial table's time column as finite float64 seconds, or an error naming the
+    trials at fault. Strings and booleans are refused rather than converted."""
+    pre = f"{_prefix(subject)}trials: {column}"
+    values = trials[column]
+    dtype = values.dtype
+    is_object = pd.api.types.is_object_dtype(dtype)
+    if pd.api.types.is_bool_dtype(dtype) or not (
+        pd.api.types.is_numeric_dtype(dtype) or is_object
+    ):
+        raise TypeError(f"{pre} must be numbers of seconds, got dtype {dtype}")
+    if is_object:
+        present = values[values.notna()].to_numpy()
+        bad = _first_non_number(present)
+        if bad is not None:
+            raise TypeError(
+                f"{pre} must be numbers of seconds; it holds {bad[1]!r} ({type(bad[1]).__name__})"
+            )
+    try:
+        seconds = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{pre} must be numbers of seconds, got dtype {dtype}") from None
+    bad = ~np.isfinite(seconds)
+    if bad.any():
+        raise ValueError(f"{pre} is NaN or inf in trials {_trial_ids(trials, bad)}")
+    return seconds
 
 
 def _is_sorted(ticks: np.ndarray) -> bool:
@@ -271,7 +413,7 @@ def bin_spikes(
     res = _resolution(time_resolution)
     bin_size = _check_bin_size(bin_size)
     bin_ticks = _whole_ticks(bin_size, res, "bin_size")
-    start_tick, stop_tick = _tick(t_start, res), _tick(t_stop, res)
+    start_tick, stop_tick = _tick(t_start, res, "t_start"), _tick(t_stop, res, "t_stop")
     if stop_tick <= start_tick:
         raise ValueError(f"t_stop ({t_stop!r}) must be greater than t_start ({t_start!r})")
     span = stop_tick - start_tick
@@ -284,7 +426,7 @@ def bin_spikes(
     units = _unit_sequence(spike_times)
     counts = _Counts((len(units), n_bins), _check_dtype(dtype), None)
     for u, times in enumerate(units):
-        ticks = _to_ticks(_unit_array(times, u), res)
+        ticks = _to_ticks(_unit_array(times, u), res, f"spike_times: unit {u}")
         if not _is_sorted(ticks):
             ticks = np.sort(ticks)
         lo, hi = np.searchsorted(ticks, [start_tick, stop_tick])
@@ -330,6 +472,8 @@ def _binned_grid(da: Any, subject: str | None = None) -> tuple[float, float, int
             "trial onset, in seconds)"
         )
     try:
+        if da["time"].dtype.kind not in "iuf":  # text such as "0.01" is refused, not read
+            raise TypeError
         time = np.asarray(da["time"].values, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
@@ -531,7 +675,7 @@ def bin_trials(
     bin_size = _check_bin_size(bin_size, subject)
     wanted = _check_dtype(dtype, subject)
     bin_ticks = _whole_ticks(bin_size, res, "bin_size", subject)
-    start_tick, stop_tick = _tick(start, res), _tick(stop, res)
+    start_tick, stop_tick = _tick(start, res, "start", subject), _tick(stop, res, "stop", subject)
     if stop_tick <= start_tick:
         raise ValueError(f"{pre}stop ({stop!r}) must be greater than start ({start!r})")
     if (stop_tick - start_tick) % bin_ticks:
@@ -545,15 +689,10 @@ def bin_trials(
     missing = [c for c in ("start_time", "stop_time") if c not in trials.columns]
     if missing:
         raise ValueError(f"{pre}trials: missing column(s) {missing}")
-    bounds = {c: trials[c].to_numpy(dtype=np.float64) for c in ("start_time", "stop_time")}
-    for column, values in bounds.items():
-        bad = ~np.isfinite(values)
-        if bad.any():
-            raise ValueError(
-                f"{pre}trials: {column} is NaN or inf in trials {_trial_ids(trials, bad)}"
-            )
-    onsets = _to_ticks(bounds["start_time"], res)
-    ends = _to_ticks(bounds["stop_time"], res)
+    onsets, ends = (
+        _to_ticks(_time_column(trials, c, subject), res, f"{pre}trials: {c}")
+        for c in ("start_time", "stop_time")
+    )
     past = onsets + stop_tick > ends
     if past.any():
         raise ValueError(
@@ -568,14 +707,16 @@ def bin_trials(
         )
     coords = _label_coords(trials, subject)
 
+    units = _unit_sequence(data.spike_times, subject)
+    # Beside the counts: the edges, and one unit's positions and differences (int64).
+    temporaries = 3 * 8 * len(trials) * (n_bins + 1)
+    counts = _Counts((len(trials), len(units), n_bins), wanted, subject, temporaries)
     # (n_trials, n_bins + 1) edge ticks; the counts of a unit are the differences of
     # the positions of these edges in its sorted ticks.
     edges = onsets[:, None] + start_tick + np.arange(n_bins + 1, dtype=np.int64) * bin_ticks
     flat_edges = edges.ravel()
-    units = _unit_sequence(data.spike_times, subject)
-    counts = _Counts((len(trials), len(units), n_bins), wanted, subject)
     for u, times in enumerate(units):
-        ticks = _to_ticks(_unit_array(times, u, subject), res)
+        ticks = _to_ticks(_unit_array(times, u, subject), res, f"{pre}spike_times: unit {u}")
         if not _is_sorted(ticks):
             raise ValueError(f"{pre}spike_times: unit {u} is not sorted")
         unit_counts = np.diff(np.searchsorted(ticks, flat_edges).reshape(edges.shape), axis=1)

@@ -21,6 +21,9 @@ from neuromix.data.binning import (
     _prefix,
     _resolution,
     _round_coord,
+    _time_column,
+    _to_ticks,
+    _trial_ids,
     _unit_array,
     _unit_sequence,
 )
@@ -35,8 +38,14 @@ def _check_subject(subject: Any) -> str:
     return subject
 
 
-def _check_trials(trials: Any, subject: str) -> pd.DataFrame:
-    """Validate a trial table and return a copy with float times, index named ``trial``."""
+def _check_trials(trials: Any, subject: str, time_resolution: float | None = None) -> pd.DataFrame:
+    """Validate a trial table and return a copy with float times, index named ``trial``.
+
+    Times are compared in clock ticks of ``time_resolution`` (1 ns when None), the
+    rounding rule of binning: trials must have ``stop_time > start_time`` and must not
+    overlap (``[start_time, stop_time)`` intervals may touch), else a spike would be
+    counted in two trials and a train/test split by trial would leak.
+    """
     pre = _prefix(subject)
     if not isinstance(trials, pd.DataFrame):
         raise TypeError(
@@ -59,23 +68,62 @@ def _check_trials(trials: Any, subject: str) -> pd.DataFrame:
         raise ValueError(f"{pre}trials: duplicated trial ids {dup[:5]}")
     table = trials.copy(deep=True)
     for column in ("start_time", "stop_time"):
-        try:
-            values = table[column].to_numpy(dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{pre}trials: {column} must be numeric seconds") from None
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"{pre}trials: {column} has NaN or inf values")
-        table[column] = values
+        table[column] = _time_column(table, column, subject)
     start = table["start_time"].to_numpy()
     stop = table["stop_time"].to_numpy()
-    if np.any(start < 0):
-        raise ValueError(f"{pre}trials: start_time has negative values")
-    bad = stop <= start
-    if bad.any():
-        ids = table.index[bad].tolist()
-        raise ValueError(f"{pre}trials: stop_time <= start_time for trials {ids[:5]}")
+    negative = start < 0
+    if negative.any():
+        raise ValueError(
+            f"{pre}trials: start_time is negative in trials {_trial_ids(table, negative)}"
+        )
+    res = _resolution(time_resolution, subject)
+    start_ticks = _to_ticks(start, res, f"{pre}trials: start_time")
+    stop_ticks = _to_ticks(stop, res, f"{pre}trials: stop_time")
+    reversed_ = stop_ticks < start_ticks
+    if reversed_.any():
+        raise ValueError(
+            f"{pre}trials: stop_time < start_time in trials {_trial_ids(table, reversed_)}"
+        )
+    empty = stop_ticks == start_ticks
+    if empty.any():
+        why = (
+            "stop_time == start_time"
+            if np.all(stop[empty] == start[empty])
+            else f"shorter than one clock tick of {res!r} s"
+        )
+        raise ValueError(f"{pre}trials: zero-length trials {_trial_ids(table, empty)} ({why})")
+    _check_overlaps(table, start_ticks, stop_ticks, pre)
     table.index.name = "trial"
     return table
+
+
+def _check_overlaps(
+    table: pd.DataFrame, start_ticks: np.ndarray, stop_ticks: np.ndarray, pre: str
+) -> None:
+    """ValueError naming the first two trials (in time order) that overlap."""
+    order = np.lexsort((stop_ticks, start_ticks))
+    starts, stops = start_ticks[order], stop_ticks[order]
+    # Trial i overlaps an earlier one when it starts before the latest earlier stop.
+    latest = np.maximum.accumulate(stops)
+    clash = np.flatnonzero(starts[1:] < latest[:-1])
+    if clash.size == 0:
+        return
+    i = int(clash[0]) + 1
+    j = int(np.argmax(stops[:i] == latest[i - 1]))
+    first, second = table.iloc[order[j]], table.iloc[order[i]]
+    ids = [table.index[order[k]] for k in (j, i)]
+    ids = [v.item() if isinstance(v, np.generic) else v for v in ids]
+    spans = [
+        f"[{float(row['start_time'])!r}, {float(row['stop_time'])!r})" for row in (first, second)
+    ]
+    if spans[0] == spans[1]:
+        raise ValueError(
+            f"{pre}trials: trials {ids[0]!r} and {ids[1]!r} are duplicates (both {spans[0]})"
+        )
+    raise ValueError(
+        f"{pre}trials: trials {ids[0]!r} {spans[0]} and {ids[1]!r} {spans[1]} overlap; "
+        "trials must not overlap, or a spike would count in both"
+    )
 
 
 def _check_unit_ids(unit_ids: Any, n_units: int, subject: str) -> np.ndarray:
@@ -133,9 +181,11 @@ def from_arrays(
     ------
     TypeError, ValueError
         At once, with a message naming the subject and the field: no units or no spikes
-        at all, unsorted / negative / non-finite spike times, no trials, missing
-        ``start_time`` / ``stop_time``, ``stop_time <= start_time``, no spike inside any
-        trial, ``unit_ids`` of the wrong length or with duplicates.
+        at all; spike times that are not numbers (strings, booleans, ``None``...),
+        unsorted, negative, non-finite, or too large for the clock; no trials, missing
+        or non-numeric ``start_time`` / ``stop_time``, ``stop_time < start_time``,
+        zero-length, duplicated or overlapping trials; no spike inside any trial;
+        ``unit_ids`` of the wrong length or with duplicates.
 
     Examples
     --------
@@ -148,10 +198,12 @@ def from_arrays(
     >>> from_arrays([np.array([0.5, 0.1])], trials, subject="R1")
     Traceback (most recent call last):
     ...
-    ValueError: subject 'R1': spike_times: unit 0 is not sorted
+    ValueError: subject 'R1': spike_times: unit 0 is not sorted (0.1 at position 1 follows 0.5)
     """
     subject = _check_subject(subject)
     pre = _prefix(subject)
+    resolution = None if time_resolution is None else _resolution(time_resolution, subject)
+    res = _resolution(resolution, subject)
     units = _unit_sequence(spike_times, subject)
     if len(units) == 0:
         raise ValueError(f"{pre}spike_times: no units")
@@ -163,20 +215,29 @@ def from_arrays(
                 f"{pre}spike_times: unit {u} has negative spike times (min {array.min()!r})"
             )
         if np.any(array[1:] < array[:-1]):
-            raise ValueError(f"{pre}spike_times: unit {u} is not sorted")
+            first = int(np.argmax(array[1:] < array[:-1])) + 1
+            raise ValueError(
+                f"{pre}spike_times: unit {u} is not sorted ({float(array[first])!r} at "
+                f"position {first} follows {float(array[first - 1])!r})"
+            )
+        # Here, not first at binning: a time beyond the clock's range is a unit error.
+        _to_ticks(array[-1:], res, f"{pre}spike_times: unit {u}")
         array.flags.writeable = False
         arrays.append(array)
     if sum(a.size for a in arrays) == 0:
         raise ValueError(f"{pre}spike_times: no spikes in any unit")
     ids = _check_unit_ids(unit_ids, len(arrays), subject)
-    table = _check_trials(trials, subject)
-    resolution = None if time_resolution is None else _resolution(time_resolution, subject)
+    table = _check_trials(trials, subject, resolution)
 
     # Spikes in each trial [start_time, stop_time), summed over units: a recording whose
-    # spikes all fall between trials is almost always a units/seconds mix-up.
-    start = table["start_time"].to_numpy()
-    stop = table["stop_time"].to_numpy()
-    inside = sum(int(np.sum(np.searchsorted(a, stop) - np.searchsorted(a, start))) for a in arrays)
+    # spikes all fall between trials is almost always a units/seconds mix-up. Counted in
+    # clock ticks, the rounding rule of binning, so that "inside" means what binning does.
+    start = _to_ticks(table["start_time"].to_numpy(), res)
+    stop = _to_ticks(table["stop_time"].to_numpy(), res)
+    inside = sum(
+        int(np.sum(np.searchsorted(ticks, stop) - np.searchsorted(ticks, start)))
+        for ticks in (_to_ticks(a, res) for a in arrays)
+    )
     if inside == 0:
         raise ValueError(
             f"{pre}spike_times: spikes outside every trial (no spike lies in any "

@@ -131,14 +131,47 @@ def _scalar_columns(table: pd.DataFrame) -> pd.DataFrame:
     return table[keep]
 
 
-def _read_one(path: Path) -> Recording:
+def _check_nwb_file(path: Path, subject: str | None = None) -> None:
+    """FileNotFoundError or ValueError unless ``path`` is an existing HDF5 file (the
+    container of NWB 2), checked from its signature without reading it."""
+    pre = _prefix(subject)
+    if not path.exists():
+        raise FileNotFoundError(f"{pre}{path}: no such file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{pre}{path}: not a file (a folder?); give an .nwb file")
+    if not h5py.is_hdf5(path):
+        raise ValueError(
+            f"{pre}{path}: not an NWB file: NWB files are HDF5 and this one is not "
+            f"({path.stat().st_size} bytes without the HDF5 signature)"
+        )
+
+
+def _open_nwb(path: Path) -> tuple[Any, Any]:
+    """The open NWBHDF5IO and its NWBFile, or ValueError naming the file."""
     # Imported here: pynwb takes a second to import and only NWB users need it.
     from pynwb import NWBHDF5IO
 
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with NWBHDF5IO(str(path), "r") as io:
-        nwbfile = io.read()
+    try:
+        io = NWBHDF5IO(str(path), "r")
+    except (OSError, TypeError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"{path}: cannot be read as an NWB file (truncated, damaged, or HDF5 that is "
+            f"not NWB): {type(error).__name__}: {error}"
+        ) from error
+    try:
+        return io, io.read()
+    except Exception as error:
+        io.close()
+        raise ValueError(
+            f"{path}: cannot be read as an NWB file (truncated, damaged, or HDF5 that is "
+            f"not NWB): {type(error).__name__}: {error}"
+        ) from error
+
+
+def _read_one(path: Path) -> Recording:
+    _check_nwb_file(path)
+    io, nwbfile = _open_nwb(path)
+    with io:
         subject = nwbfile.subject.subject_id if nwbfile.subject is not None else None
         if not subject:
             raise ValueError(
@@ -163,6 +196,10 @@ def _read_one(path: Path) -> Recording:
         resolution = units.resolution
         if resolution is not None and not (np.isfinite(resolution) and resolution > 0):
             resolution = None
+        try:
+            trials = _check_trials(trials, subject, resolution)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{path}: {error}") from None
         metadata = {
             "source": str(path),
             "identifier": nwbfile.identifier,
@@ -178,7 +215,7 @@ def _read_one(path: Path) -> Recording:
         subject=subject,
         spike_times=NWBSpikeTimes(path, ends),
         unit_ids=_check_unit_ids(unit_ids, len(ends), subject),
-        trials=_check_trials(trials, subject),
+        trials=trials,
         time_resolution=None if resolution is None else float(resolution),
         metadata={k: v for k, v in metadata.items() if v is not None},
     )
@@ -205,9 +242,13 @@ def read_nwb(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str
 
     Raises
     ------
+    FileNotFoundError
+        A path that does not exist or is a folder.
     ValueError
-        When a file has no subject id, no trials or no units, or two files hold the same
-        subject.
+        Before reading any spike: a file that is not HDF5 (not NWB) or that pynwb cannot
+        read (truncated, damaged); a file without subject id, trials table or units
+        table; a trial table with bad times (see :func:`~neuromix.data.from_arrays`);
+        two files holding the same subject.
 
     Examples
     --------
@@ -222,10 +263,21 @@ def read_nwb(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, Sequence) or any(
+        not isinstance(p, (str, os.PathLike)) for p in paths
+    ):
+        raise TypeError(
+            "paths: expected a path or a sequence of paths of NWB files (one per subject), "
+            f"got {type(paths).__name__}"
+        )
+    if len(paths) == 0:
+        raise ValueError("paths: no files given")
+    paths = [Path(p) for p in paths]
+    for path in paths:  # every file is checked before any is read
+        _check_nwb_file(path)
     recordings: dict[str, Recording] = {}
     sources: dict[str, Path] = {}
     for path in paths:
-        path = Path(path)
         recording = _read_one(path)
         if recording.subject in recordings:
             raise ValueError(

@@ -167,8 +167,17 @@ def _keep_shared_conditions(
     present = {s: set(t[label].unique()) for s, t in trials.items()}
     shared = set.intersection(*present.values())
     lacking = {
-        c: [s for s in trials if c not in present[s]] for c in set.union(*present.values()) - shared
+        c: [s for s in trials if c not in present[s]]
+        for c in set.union(*present.values()) - shared
     }
+    if not shared:
+        listing = "; ".join(
+            f"{s!r}: {', '.join(map(repr, sorted(p, key=str)))}" for s, p in present.items()
+        )
+        raise ValueError(
+            f"label {label!r}: the subjects have no condition in common ({listing}); "
+            "there is nothing to pair"
+        )
     if lacking and missing == "raise" and len(trials) > 1:
         details = "; ".join(f"{c!r} missing in {lacking[c]}" for c in sorted(lacking, key=str))
         raise ValueError(

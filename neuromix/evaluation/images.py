@@ -10,7 +10,8 @@ Three measures, each of one fitted model on held-out tuples:
   sample z ~ q_m(z | x_m) decoded by k's decoder, the likelihood mean taken as the
   image) for every ordered pair m != k, classified by a digit classifier trained on
   real images of modality k (:class:`ImageClassifier`), and compared with the digit
-  of the source;
+  of the source; for every method z is drawn from q_m itself (also for PoE with the
+  N(0, I) expert), as :meth:`~neuromix.MultimodalVAE.generate` does from one source;
 * **reconstruction error** (:func:`reconstruction_errors`), per test tuple and summed
   over modalities, as the negative log-likelihood of the model's likelihood (the
   paper's Laplace, scale 0.75) and as the mean absolute pixel error:
@@ -21,7 +22,10 @@ Three measures, each of one fitted model on held-out tuples:
     unimodal posteriors, or the PoE of every subset) into every modality and average
     over the components with the mixture weights (the exact expectation over the
     mixture, which the stratified objective computes); independent VAEs and MMVM
-    decode each modality from a sample of its own posterior q_m;
+    decode each modality from a sample of its own posterior q_m; PoE with
+    ``subsampled=True``, whose objective also decodes each modality from its own
+    q~_m, averages the joint and that unimodal term (the objective's reconstruction
+    weights, normalised to sum to one per modality);
   - *self*: each modality decoded from a sample of its own unimodal posterior q_m
     (identical to *joint* for independent VAEs and MMVM; paper appendix Figure 7).
 
@@ -433,9 +437,10 @@ def posterior_generator(vae, *, seed: int = 0, sample: bool = True):
     ``generate(source, images, targets)`` encodes the source images once with
     q_source(z | x_source), draws one latent per image (its mean if ``sample`` is
     False) and decodes it with every target's decoder, returning the likelihood means:
-    the paper's procedure for every method. It equals
-    ``vae.generate({source: images}, target)`` for each target, except for PoE with
-    the N(0, I) expert, whose one-modality joint posterior is not q_source.
+    the paper's procedure for every method. It runs the path of
+    :meth:`~neuromix.MultimodalVAE.generate` from one source (q_source itself for every
+    method, also for PoE with the N(0, I) expert), so it equals
+    ``vae.generate({source: images}, target, seed=seed, sample=sample)`` for each target.
 
     Parameters
     ----------
@@ -450,26 +455,10 @@ def posterior_generator(vae, *, seed: int = 0, sample: bool = True):
     -------
     callable
     """
-    module = vae.module_
-    subjects = list(vae.subjects_)
 
-    @torch.no_grad()
     def generate(source, images, targets):
-        generator = torch.Generator(device=vae.device_).manual_seed(int(seed))
-        s = subjects.index(source)
-        index = [subjects.index(t) for t in targets]
-        module.eval()
-        out = {t: [] for t in targets}
-        for start in range(0, len(images), _BATCH):
-            inputs = [None] * len(subjects)
-            inputs[s] = _to_tensor(vae, source, images[start : start + _BATCH])
-            mu, logvar, _ = module.encode(inputs)
-            mu, logvar = mu[:, s], logvar[:, s]
-            z = reparameterize(mu, logvar, generator=generator) if sample else mu
-            params = module.decode(z, subjects=index)
-            for t, k in zip(targets, index, strict=True):
-                out[t].append(module.likelihoods[k].mean(params[k]).cpu().numpy())
-        return {t: np.concatenate(parts) for t, parts in out.items()}
+        arrays = vae._check_X({source: images}, paired=True)
+        return vae._generate(arrays, list(targets), sample=sample, seed=seed)
 
     return generate
 
@@ -526,7 +515,8 @@ def reconstruction_errors(vae, X: Mapping[str, np.ndarray], *, seed: int = 0) ->
         for m, x in enumerate(xs):
             lik = module.likelihoods[m]
             x_k = x.unsqueeze(1).expand(batch, k, *x.shape[1:]).reshape(batch * k, *x.shape[1:])
-            weight = plan.weight[:, m]  # (batch, k): mixture weights, summing to 1
+            weight = plan.weight[:, m]  # (batch, k): reconstruction weights, normalised
+            weight = weight / weight.sum(dim=1, keepdim=True)
             nll = lik.nll(joint[m], x_k).view(batch, k)
             err = (lik.mean(joint[m]) - x_k).abs().flatten(1).mean(1).view(batch, k)
             totals["nj"][m] += float((nll * weight).sum())

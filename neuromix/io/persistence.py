@@ -19,6 +19,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -91,26 +92,46 @@ def _write_zip(path, config: dict, tensors: dict, *, overwrite: bool) -> Path:
 
 
 def _read_zip(path: Path, what: str) -> tuple[dict, bytes]:
+    """``config.json`` (parsed) and the raw ``weights.pt`` of a model or checkpoint zip."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise IsADirectoryError(f"{path}: not a file (a folder?); give a saved {what} file")
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if not {"config.json", "weights.pt"} <= names:
                 raise ValueError(
-                    f"{path}: not a neuromix {what} (config.json or weights.pt missing)"
+                    f"{path}: not a neuromix {what} (config.json or weights.pt missing; is "
+                    "the file truncated?)"
                 )
-            return json.loads(zf.read("config.json")), zf.read("weights.pt")
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path}: not a neuromix {what} file (not a zip archive)") from None
+            text = zf.read("config.json")
+            raw = zf.read("weights.pt")
+    except (zipfile.BadZipFile, EOFError, zlib.error):
+        raise ValueError(
+            f"{path}: not a neuromix {what} file, or a truncated one (not a complete zip "
+            f"archive; {path.stat().st_size} bytes)"
+        ) from None
+    try:
+        config = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: config.json is not valid JSON ({err})") from None
+    return config, raw
 
 
 def _load_tensors(path: Path, raw: bytes) -> dict:
     try:
-        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        tensors = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError (or others) for unsafe content
         raise ValueError(
             f"{path}: refused to load weights.pt: it holds objects other than tensors "
             f"({type(err).__name__}). neuromix never unpickles arbitrary objects."
         ) from None
+    if not isinstance(tensors, dict) or not all(
+        isinstance(v, torch.Tensor) for v in tensors.values()
+    ):
+        raise ValueError(f"{path}: weights.pt does not hold a mapping of names to tensors")
+    return tensors
 
 
 def save_model(model, path, *, overwrite: bool = False) -> Path:
@@ -199,7 +220,7 @@ def load(path, *, device: str = "auto"):
     Examples
     --------
     >>> import neuromix as nm, tempfile, os
-    >>> X, _ = nm.datasets.make_multiview(n_samples=100, seed=0)
+    >>> X, _ = nm.datasets.make_multiview(n_samples=200, seed=0)
     >>> vae = nm.MultimodalVAE(epochs=1, progress=False).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.nmx")
     >>> _ = vae.save(path)
@@ -207,23 +228,42 @@ def load(path, *, device: str = "auto"):
     ('a', 'b', 'c')
     """
     path = Path(path)
+    if device != "auto":
+        try:
+            torch.device(device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"device: {err}") from None
     config, raw = _read_zip(path, "model")
     if config.get("format") == _CHECKPOINT_MAGIC:
         raise ValueError(
             f"{path}: a training checkpoint, not a saved model; pass it as checkpoint= to fit "
             "(with the same parameters and data) to resume or finish that fit, then save"
         )
-    if config.get("format") != _MAGIC:
+    if not isinstance(config, dict) or config.get("format") != _MAGIC:
         raise ValueError(f"{path}: not a neuromix model file")
-    if config.get("format_version") != FORMAT_VERSION:
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        advice = (
+            "The file is newer than this neuromix: upgrade neuromix to load it."
+            if newer
+            else "Load it with the version that wrote it and refit, or re-save."
+        )
         raise ValueError(
             f"{path}: saved by neuromix {config.get('neuromix_version')} in file format "
-            f"{config.get('format_version')}; this neuromix ({__version__}) reads format "
-            f"{FORMAT_VERSION}. Load it with the version that wrote it and refit, or re-save."
+            f"{version}; this neuromix ({__version__}) reads format {FORMAT_VERSION}. {advice}"
         )
     tensors = _load_tensors(path, raw)
     classes = _classes()
     cls = classes.get(config.get("class"))
     if cls is None:
         raise ValueError(f"{path}: unknown model class {config.get('class')!r}")
-    return cls._from_state(config, tensors, device=device)
+    try:
+        return cls._from_state(config, tensors, device=device)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
+        what = f"missing entry {err}" if isinstance(err, KeyError) else " ".join(str(err).split())
+        what = what if len(what) <= 300 else what[:300] + "..."
+        raise ValueError(
+            f"{path}: the model file is damaged or incomplete: config.json and weights.pt do "
+            f"not describe a {cls.__name__} ({type(err).__name__}: {what})"
+        ) from err

@@ -17,7 +17,10 @@ from neuromix.models.gaussian import reparameterize
 from neuromix.models.likelihoods import Likelihood
 from neuromix.models.methods.base import Method
 
-__all__ = ["LOGVAR_RANGE", "MultimodalModule", "bound_logvar"]
+__all__ = ["LOGVAR_RANGE", "RATE_SCALES", "MultimodalModule", "bound_logvar"]
+
+#: Values of ``rate_scale``: how often the joint KL of an aggregation method is counted.
+RATE_SCALES = ("one", "subjects")
 
 #: Range of the encoders' log-variances: sigma in [0.0025, 20]. Unbounded, a head that
 #: reads a large bottleneck activation can swing logvar by tens in a few Adam steps,
@@ -51,6 +54,13 @@ class MultimodalModule(nn.Module):
     latent_dim : int
     recon_weights : sequence of float, optional
         Weight of each subject's reconstruction term (default 1).
+    rate_scale : {"one", "subjects"}, default="one"
+        ``"one"``: the rate is the method's as it stands (one joint KL for AVG, PoE, MoE,
+        MoPoE). ``"subjects"``: the part of the rate that is a joint KL
+        (:attr:`~neuromix.models.methods.Plan.joint_rate`) is counted M times, M the
+        number of subjects of the model, as in the authors' code of Sutter, Meng et al.
+        (2024); independent VAEs and MMVM, whose rate sums over subjects already, are
+        unchanged.
     """
 
     def __init__(
@@ -61,6 +71,7 @@ class MultimodalModule(nn.Module):
         method: Method,
         latent_dim: int,
         recon_weights: Sequence[float] | None = None,
+        rate_scale: str = "one",
     ):
         super().__init__()
         self.encoders = encoders
@@ -71,6 +82,9 @@ class MultimodalModule(nn.Module):
         n = len(self.likelihoods)
         weights = [1.0] * n if recon_weights is None else [float(w) for w in recon_weights]
         self.recon_weights = weights
+        if rate_scale not in RATE_SCALES:
+            raise ValueError(f"rate_scale must be one of {RATE_SCALES}, got {rate_scale!r}")
+        self.rate_scale = rate_scale
 
     @property
     def n_subjects(self) -> int:
@@ -119,7 +133,8 @@ class MultimodalModule(nn.Module):
         """The negative objective, averaged over the batch: recon + beta * rate.
 
         ``xs[m]`` is ``(batch, *shape_m)``; ``mask`` (default: all present) marks which
-        rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars). With
+        rows hold subject m. Returns ``loss``, ``recon`` and ``rate`` (scalars; ``rate``
+        is what beta multiplies, scaled as ``rate_scale`` says). With
         ``per_subject`` (diagnostics; the training loop asks only for a batch whose loss
         or gradient is not finite) also ``recon_subject``, the list over subjects of the
         batch means of each subject's weighted reconstruction term (separate graphs, so
@@ -150,6 +165,8 @@ class MultimodalModule(nn.Module):
             if per_subject:
                 parts[m] = part.mean()
         rate = plan.rate
+        if self.rate_scale == "subjects" and plan.joint_rate is not None:
+            rate = rate + (self.n_subjects - 1) * plan.joint_rate
         out = {
             "loss": (recon + beta * rate).mean(),
             "recon": recon.mean(),

@@ -33,8 +33,7 @@ def _check(result) -> str:
     dim = result["onset"].dims[0]
     if set(result["statistic"].dims) != {dim, "time"}:
         raise ValueError(
-            f"result['statistic'] must have dims ({dim!r}, 'time'), got "
-            f"{result['statistic'].dims}"
+            f"result['statistic'] must have dims ({dim!r}, 'time'), got {result['statistic'].dims}"
         )
     if result.sizes[dim] == 0:
         raise ValueError(f"result has no {dim}")

@@ -17,12 +17,19 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from neuromix._validation import Check, Interval, Options, check_params, check_subject_arrays
+from neuromix._validation import (
+    Check,
+    Interval,
+    Options,
+    check_batch_size,
+    check_params,
+    check_subject_arrays,
+)
 from neuromix.models.architectures import ARCHITECTURES, build_networks, resolve_architecture
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
-from neuromix.models.vae import MultimodalModule
+from neuromix.models.vae import RATE_SCALES, MultimodalModule
 from neuromix.training import checkpoint as ckpt
 from neuromix.training.loop import TrainingDivergedError, make_optimizer, resolve_device, train
 from neuromix.training.samplers import ArraySampler
@@ -61,6 +68,14 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         Weight of the rate term. The reconstruction term is a log-likelihood summed
         over features, so beta = 1 is the ELBO; the paper's spike betas (1e-5 to 1e-2)
         were set against a squared error averaged over the ~1000 features of a window.
+    rate_scale : {"one", "subjects"}, default="one"
+        What beta multiplies for the aggregation methods. ``"one"``: their rate is one
+        KL of the joint posterior (AVG, PoE: KL(joint || N(0, I)); MoE, MoPoE: the mean
+        of their components' KLs). ``"subjects"``: that joint KL is counted once per
+        subject, M times for a model of M subjects, as in the authors' code of Sutter,
+        Meng et al. (2024); use it to compare betas with theirs. Independent VAEs and
+        MMVM, whose rate sums one KL per subject already, are the same under both.
+        Each method's docstring says what beta multiplies.
     likelihood : str, dict or mapping, default="gaussian"
         ``"gaussian"``, ``"laplace"``, ``"poisson"``, ``"bernoulli"`` or
         ``"categorical"``; a dict such as ``{"name": "laplace", "scale": 0.75}``; or a
@@ -79,7 +94,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         (largest input size / its input size), as the authors do for modalities of
         very different sizes; a mapping gives them explicitly.
     epochs : int, default=100
+        Passes over the training data; at least 1.
     batch_size : int, default=128
+        Samples per optimiser step. A batch larger than the training data is one
+        batch of all of it (one step per epoch), with a warning naming both numbers.
     lr : float, default=1e-3
         Adam learning rate.
     validation_fraction : float, default=0.1
@@ -146,6 +164,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         "method_params": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a dict")],
         "latent_dim": Interval(int, 1),
         "beta": Interval(float, 0.0),
+        "rate_scale": Options(RATE_SCALES),
         "likelihood": Check(
             lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
         ),
@@ -165,7 +184,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             Options((None, "size")),
             Check(lambda v: isinstance(v, Mapping), "a mapping"),
         ],
-        "epochs": Interval(int, 0),
+        "epochs": Interval(int, 1),
         "batch_size": Interval(int, 1),
         "lr": Interval(float, 0.0, low_open=True),
         "validation_fraction": Interval(float, 0.0, 0.5),
@@ -187,6 +206,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         method_params=None,
         latent_dim=2,
         beta=1.0,
+        rate_scale="one",
         likelihood="gaussian",
         architecture="auto",
         hidden=(1.0, 1.0),
@@ -207,6 +227,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         self.method_params = method_params
         self.latent_dim = latent_dim
         self.beta = beta
+        self.rate_scale = rate_scale
         self.likelihood = likelihood
         self.architecture = architecture
         self.hidden = hidden
@@ -276,7 +297,13 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             generator=generator,
         )
         module = MultimodalModule(
-            encoders, decoders, likelihoods, method, int(self.latent_dim), recon_weights=weights
+            encoders,
+            decoders,
+            likelihoods,
+            method,
+            int(self.latent_dim),
+            recon_weights=weights,
+            rate_scale=self.rate_scale,
         )
         self.subjects_ = tuple(subjects)
         self.shapes_ = {s: tuple(shapes[s]) for s in subjects}
@@ -331,6 +358,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         is checked against (default: this one; :class:`~neuromix.NeuralModel` passes
         itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
         """
+        check_batch_size(int(self.batch_size), len(sampler))
         module = self.module_
         epochs = int(self.epochs)
         generator = torch.Generator().manual_seed(int(self.seed) + 1)
@@ -527,14 +555,19 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             out.append(self.method_.joint(mu, logvar, mask)[0].cpu().numpy())
         return np.concatenate(out)
 
-    @torch.no_grad()
     def generate(self, X, target, *, sample=True, seed=None):
         """Conditional generation: decode ``target`` from the latent of the given subjects.
 
-        Encodes the given subjects, draws z from their posterior (the subject's own
-        q_m for a single source; the joint posterior of an aggregation method, or a
-        randomly chosen source's q_m for MMVM/independent, for several sources) and
-        returns the mean of ``target``'s likelihood p(x_target | z).
+        Encodes the given subjects, draws z from a posterior and returns the mean of
+        ``target``'s likelihood p(x_target | z). The posterior is
+
+        * for a single source subject m, its own unimodal posterior q_m(z | x_m), for
+          every method (the paper's coherence: for PoE with the N(0, I) expert, or MoPoE
+          with ``prior_expert``, this is q_m itself, not its product with N(0, I));
+        * for several sources, the joint posterior of an aggregation method (AVG, PoE,
+          MoE, MoPoE: ``method.joint``, the mean and variance of the mixture for MoE and
+          MoPoE), or for MMVM and independent VAEs the q_m of a source chosen uniformly
+          at random per sample (a draw from the mixture of the sources' posteriors).
 
         Parameters
         ----------
@@ -552,20 +585,36 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples, *shape of target)
         """
         arrays = self._check_X(X, paired=True)
-        if target not in self.subjects_:
-            raise ValueError(
-                f"target {target!r} was not present at fit; fitted subjects: "
-                f"{', '.join(map(repr, self.subjects_))}"
-            )
-        t = self.subjects_.index(target)
-        gen = torch.Generator().manual_seed(int(self.seed if seed is None else seed))
+        seed = self.seed if seed is None else seed
+        return self._generate(arrays, [target], sample=sample, seed=seed)[target]
+
+    @torch.no_grad()
+    def _generate(self, arrays, targets, *, sample, seed):
+        """:meth:`generate` into several targets at once from checked ``arrays``.
+
+        One latent per sample, decoded by every target's decoder; returns
+        ``{target: likelihood means}``. The image coherence
+        (:func:`neuromix.evaluation.images.posterior_generator`) runs this too.
+        """
+        for target in targets:
+            if target not in self.subjects_:
+                raise ValueError(
+                    f"target {target!r} was not present at fit; fitted subjects: "
+                    f"{', '.join(map(repr, self.subjects_))}"
+                )
+        index = [self.subjects_.index(t) for t in targets]
+        gen = torch.Generator().manual_seed(int(seed))
         self.module_.eval()
         n = next(iter(arrays.values())).shape[0]
-        out = []
+        out = {t: [] for t in targets}
         for i in range(0, n, 4096):
             mu, logvar, mask = self.module_.encode(self._inputs(arrays, slice(i, i + 4096)))
             self._check_encoded(mu, logvar, mask)
-            if self.method_.aggregates:
+            if len(arrays) == 1:
+                # a single source: its own q_m, whatever the method
+                m = self.subjects_.index(next(iter(arrays)))
+                mu_z, logvar_z = mu[:, m], logvar[:, m]
+            elif self.method_.aggregates:
                 mu_z, logvar_z = self.method_.joint(mu, logvar, mask)
             else:
                 # one present source per row, uniformly: a draw from the mixture h
@@ -577,9 +626,10 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             if sample:
                 eps = torch.randn(mu_z.shape, generator=gen).to(mu_z.device)
                 z = mu_z + torch.exp(0.5 * logvar_z) * eps
-            params = self.module_.decode(z, subjects=[t])[t]
-            out.append(self.module_.likelihoods[t].mean(params).cpu().numpy())
-        return np.concatenate(out)
+            params = self.module_.decode(z, subjects=index)
+            for t, k in zip(targets, index, strict=True):
+                out[t].append(self.module_.likelihoods[k].mean(params[k]).cpu().numpy())
+        return {t: np.concatenate(parts) for t, parts in out.items()}
 
     @torch.no_grad()
     def score(self, X, y=None):

@@ -166,7 +166,8 @@ def polymnist():
 
 @pytest.fixture(scope="module")
 def vaes(polymnist):
-    """One untrained model per method (evaluation does not need training), built once."""
+    """One model per method after a single step (evaluation does not need training; fit
+    needs at least one epoch), built once."""
     X, _ = polymnist
     out = {}
     with torch.random.fork_rng(devices=[]):
@@ -175,10 +176,11 @@ def vaes(polymnist):
         for method in nm.models.available():
             out[method] = nm.MultimodalVAE(
                 method=method,
-                method_params={"prior_expert": False} if method == "poe" else None,
                 latent_dim=4,
                 likelihood={"name": "laplace", "scale": 0.75},
-                epochs=0,
+                epochs=1,
+                batch_size=16,  # the 16 tuples: one step
+                validation_fraction=0.0,
                 progress=False,
                 seed=0,
             ).fit(X)
@@ -206,17 +208,47 @@ def test_reconstruction_is_deterministic_given_the_seed(polymnist, vaes):
     np.testing.assert_array_equal(a.nll_joint, b.nll_joint)
 
 
+@pytest.mark.parametrize("sample", [False, True])
 @pytest.mark.parametrize("method", nm.models.available())
-def test_posterior_generator_matches_the_estimators_generate(polymnist, vaes, method):
-    """Decoding the posterior mean of one source is what ``generate`` does for every method
-    (PoE without the N(0, I) expert, whose one-modality posterior is then q_m)."""
+def test_posterior_generator_matches_the_estimators_generate(polymnist, vaes, method, sample):
+    """Coherence generates as ``generate`` does from one source, for every method (PoE
+    with its default N(0, I) expert included), drawn or from the posterior mean."""
     X, _ = polymnist
     vae = vaes[method]
-    out = posterior_generator(vae, sample=False)("m1", X["m1"], ["m0", "m2"])
+    out = posterior_generator(vae, seed=3, sample=sample)("m1", X["m1"], ["m0", "m2"])
     for target in ("m0", "m2"):
-        expected = vae.generate({"m1": X["m1"]}, target, sample=False)
+        expected = vae.generate({"m1": X["m1"]}, target, sample=sample, seed=3)
         np.testing.assert_allclose(out[target], expected, rtol=1e-5, atol=1e-6)
         assert out[target].shape == X[target].shape
+
+
+def test_coherence_of_poe_decodes_the_sources_own_posterior(polymnist, vaes):
+    """With the N(0, I) expert, the mean of q_m (not of PoE(q_m, N(0, I))) is decoded."""
+    X, _ = polymnist
+    vae = vaes["poe"]
+    assert vae.method_.prior_expert
+    out = posterior_generator(vae, sample=False)("m1", X["m1"], ["m2"])["m2"]
+    mean = torch.as_tensor(vae.transform({"m1": X["m1"]})["m1"])
+    with torch.no_grad():
+        expected = vae.module_.decode(mean, subjects=[2])[2].numpy()  # Laplace: mean = params
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_reconstruction_of_subsampled_poe_normalises_its_weights(polymnist):
+    """Joint and unimodal terms both decode each modality: the joint error is their mean."""
+    X, _ = polymnist
+    vae = nm.MultimodalVAE(
+        method="poe",
+        method_params={"subsampled": True},
+        latent_dim=4,
+        likelihood={"name": "laplace", "scale": 0.75},
+        epochs=0,
+        progress=False,
+    ).fit(X)
+    rec = reconstruction_errors(vae, X, seed=0)
+    d = 3 * 28 * 28
+    expected = d * rec["mae_joint"] / 0.75 + d * math.log(1.5)
+    np.testing.assert_allclose(rec["nll_joint"], expected, rtol=1e-4)
 
 
 def test_evaluate_multimodal_returns_the_documented_numbers(polymnist, vaes):

@@ -38,6 +38,33 @@ def test_round_trip_gives_identical_latents(fitted, tmp_path):
     )
 
 
+def test_round_trip_keeps_the_rate_scale_and_method_options(tmp_path):
+    X, _ = nm.datasets.make_multiview(n_samples=60, seed=2)
+    vae = nm.MultimodalVAE(
+        method=nm.models.get_method("poe", subsampled=True),
+        rate_scale="subjects",
+        epochs=1,
+        progress=False,
+    ).fit(X)
+    loaded = nm.load(vae.save(tmp_path / "model.nmx"))
+    assert loaded.get_params()["rate_scale"] == "subjects"
+    assert loaded.module_.rate_scale == "subjects"
+    assert loaded.method_.subsampled and loaded.method_.prior_expert
+    assert loaded.score(X) == pytest.approx(vae.score(X), rel=1e-6)
+
+
+def test_a_file_without_rate_scale_loads_with_the_default(fitted, tmp_path):
+    """Models saved before ``rate_scale`` existed used one joint KL: "one"."""
+    vae, _ = fitted
+    path = vae.save(tmp_path / "model.nmx")
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    del config["params"]["rate_scale"]
+    _rewrite(path, config=config)
+    loaded = nm.load(path)
+    assert loaded.rate_scale == "one" and loaded.module_.rate_scale == "one"
+
+
 def test_config_is_plain_json_with_version(fitted, tmp_path):
     vae, _ = fitted
     path = vae.save(tmp_path / "model.nmx")

@@ -118,13 +118,13 @@ def test_transform_new_session_with_same_units(model, rec):
 
 
 def test_every_input_form_gives_the_same_counts(rec):
-    a = nm.NeuralModel(subject_dim="rat", epochs=0, progress=False, pairing="min")
+    a = nm.NeuralModel(subject_dim="rat", epochs=1, progress=False, pairing="min")
     sub = {s: rec[s] for s in ("Barat", "Mitt")}
     a.fit(sub)
     binned = {s: nm.bin_trials(r, start=0.0, stop=2.0) for s, r in sub.items()}
     b = nm.NeuralModel(
         subject_dim="rat",
-        epochs=0,
+        epochs=1,
         progress=False,
         pairing="min",
         start={"Barat": 0.25, "Mitt": 0.5},
@@ -133,7 +133,7 @@ def test_every_input_form_gives_the_same_counts(rec):
     tree.attrs["subject_dim"] = "rat"
     c = nm.NeuralModel(
         subject_dim="rat",
-        epochs=0,
+        epochs=1,
         progress=False,
         pairing="min",
         start={"Barat": 0.25, "Mitt": 0.5},
@@ -144,7 +144,7 @@ def test_every_input_form_gives_the_same_counts(rec):
 
 
 def test_where_filters_trials(rec):
-    m = nm.fit(rec, subject_dim="rat", where={"odor": ["A", "B"]}, epochs=0, progress=False)
+    m = nm.fit(rec, subject_dim="rat", where={"odor": ["A", "B"]}, epochs=1, progress=False)
     for s in m.subjects_:
         assert set(m.counts_[s].odor.values) == {"A", "B"}
 
@@ -156,9 +156,21 @@ def test_every_method_runs_on_recordings(rec, method):
     assert np.isfinite(m.history_["loss"]).all()
 
 
+def test_rate_scale_reaches_the_model_and_survives_save_load(rec, tmp_path):
+    sub = {s: rec[s] for s in ("Barat", "Stella", "SuperChris")}
+    m = nm.fit(
+        sub, subject_dim="rat", method="moe", rate_scale="subjects", epochs=1, progress=False
+    )
+    assert m.vae_.rate_scale == "subjects" and m.vae_.module_.rate_scale == "subjects"
+    loaded = nm.load(m.save(tmp_path / "rats.nmx"))
+    assert loaded.rate_scale == "subjects" and loaded.vae_.module_.rate_scale == "subjects"
+    with pytest.raises(ValueError, match="rate_scale"):
+        nm.fit(sub, subject_dim="rat", rate_scale="modalities", epochs=0, progress=False)
+
+
 def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
-    a = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
-    b = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
+    a = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
+    b = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     pd.testing.assert_frame_equal(a.pairs_["train"], b.pairs_["train"])
     first = a._sampler(lambda e: a._positions(a._pair(False, rng=a._pairing_rng(e))))
     third = first._pairs(2)
@@ -167,7 +179,7 @@ def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
 
 
 def test_resample_pairing_uses_every_training_trial(rec):
-    m = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=0, progress=False)
+    m = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     sampler = m._sampler(
         lambda epoch: m._positions(
             m._pair(False, rng=np.random.default_rng(epoch), rule="resample")

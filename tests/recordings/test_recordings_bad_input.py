@@ -124,12 +124,12 @@ FIT_CASES = [
 @pytest.mark.parametrize(("make", "params", "match"), FIT_CASES)
 def test_fit_bad_input(rec, make, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        nm.fit(make(rec), subject_dim="rat", epochs=0, progress=False, **params)
+        nm.fit(make(rec), subject_dim="rat", epochs=1, progress=False, **params)
 
 
 def test_dropping_a_missing_condition_is_offered_and_works(rec):
     m = nm.fit(
-        _without_odor(rec, "E"), subject_dim="rat", missing="drop", epochs=0, progress=False
+        _without_odor(rec, "E"), subject_dim="rat", missing="drop", epochs=1, progress=False
     )
     for s in m.subjects_:
         assert "E" not in set(m.counts_[s].odor.values)
@@ -151,22 +151,20 @@ def test_subject_dim_that_does_not_match_the_input(rec):
     with pytest.raises(
         ValueError, match=r"subject_dim 'rat' is not a dimension of the input \(dims: \('mouse'"
     ):
-        nm.fit(stacked, subject_dim="rat", epochs=0, progress=False)
+        nm.fit(stacked, subject_dim="rat", epochs=1, progress=False)
     tree = xr.DataTree.from_dict({s: xr.Dataset({"counts": c}) for s, c in counts.items()})
     tree.attrs["subject_dim"] = "mouse"
     with pytest.raises(
         ValueError, match=r"subject_dim 'rat' does not match the input, whose subjects are 'mouse'"
     ):
-        nm.fit(tree, subject_dim="rat", epochs=0, progress=False)
+        nm.fit(tree, subject_dim="rat", epochs=1, progress=False)
 
 
 def test_units_with_different_ids_at_transform(rec):
-    m = nm.fit(rec, subject_dim="rat", epochs=0, progress=False)
+    m = nm.fit(rec, subject_dim="rat", epochs=1, progress=False)
     r = rec["Mitt"]
     renamed = nm.Recording(
         r.subject, r.spike_times, r.unit_ids + 100, r.trials, r.time_resolution, r.metadata
     )
     with pytest.raises(ValueError, match=r"subject 'Mitt': unit ids differ from those at fit"):
         m.transform({"Mitt": renamed})
-    with pytest.raises(ValueError, match=r"subject 'Rex' was not present at fit"):
-        m.transform({"Rex": r})

@@ -171,3 +171,69 @@ def test_score_uses_the_final_weight_of_the_annealed_prior(data):
     assert vae.module_.method.alpha_at(3) == 0.0
     assert vae.score(X) == pytest.approx(objective(3), rel=1e-5)
     assert objective(3) != pytest.approx(objective(0), rel=1e-3)
+
+
+# --------------------------------------------------------------------------- conventions
+@pytest.fixture(scope="module")
+def poe_vae(data):
+    """PoE with the N(0, I) expert (its one-subject joint posterior is not q_m)."""
+    X, _ = data
+    return _vae(method="poe", epochs=3, beta=0.1).fit(X)
+
+
+def _decode_mean(vae, z, target):
+    t = vae.subjects_.index(target)
+    with torch.no_grad():
+        params = vae.module_.decode(torch.as_tensor(z, dtype=torch.float32), subjects=[t])[t]
+        return vae.module_.likelihoods[t].mean(params).numpy()
+
+
+def test_generate_from_one_source_decodes_its_own_posterior(poe_vae, data):
+    X, _ = data
+    vae, source = poe_vae, {"a": X["a"][:40]}
+    assert vae.method_.prior_expert
+    mean, var = vae.posterior(source)["a"]
+    np.testing.assert_array_equal(mean, vae.transform(source)["a"])
+    got = vae.generate(source, "c", sample=False)
+    np.testing.assert_allclose(got, _decode_mean(vae, mean, "c"), rtol=1e-5, atol=1e-6)
+    # not the PoE of q_a with the N(0, I) expert, which shrinks the mean towards 0
+    shrunk = mean / (1.0 + var)
+    assert not np.allclose(got, _decode_mean(vae, shrunk, "c"), rtol=1e-3, atol=1e-4)
+    # a draw uses q_a's own variance, with the noise of the seeded generator
+    eps = torch.randn(mean.shape, generator=torch.Generator().manual_seed(4)).numpy()
+    drawn = vae.generate(source, "c", seed=4)
+    np.testing.assert_allclose(
+        drawn, _decode_mean(vae, mean + np.sqrt(var) * eps, "c"), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_generate_from_several_sources_decodes_the_joint_posterior(poe_vae, data):
+    X, _ = data
+    source = {"a": X["a"][:40], "b": X["b"][:40]}
+    got = poe_vae.generate(source, "c", sample=False)
+    expected = _decode_mean(poe_vae, poe_vae.transform_joint(source), "c")
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_rate_scale_is_a_checked_parameter_that_scales_the_rate(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="rate_scale"):
+        _vae(rate_scale="modalities").fit(X)
+    one = _vae(method="avg", epochs=0).fit(X)
+    subjects = _vae(method="avg", epochs=0, rate_scale="subjects").fit(X)
+    assert one.module_.rate_scale == "one" and subjects.module_.rate_scale == "subjects"
+    xs = [torch.as_tensor(X[s][:64], dtype=torch.float32) for s in one.subjects_]
+    rates = []
+    for vae in (one, subjects):
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(0)
+            rates.append(float(vae.module_.loss(xs, generator=gen)["rate"]))
+    assert rates[1] == pytest.approx(3 * rates[0], rel=1e-5)
+
+
+def test_subsampled_poe_fits_through_method_params(data):
+    X, _ = data
+    vae = _vae(method="poe", method_params={"subsampled": True}, epochs=3).fit(X)
+    assert vae.method_.subsampled and vae.method_.prior_expert
+    loss = vae.history_["loss"].to_numpy()
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]

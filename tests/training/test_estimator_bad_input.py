@@ -112,7 +112,12 @@ FIT_CASES = [
         GOOD,
         pytest.raises(ValueError, match=r"conv_width must be an integer >= 1, got 0"),
     ),
-    ({"epochs": -1}, GOOD, pytest.raises(ValueError, match=r"epochs must be an integer >= 0")),
+    ({"epochs": -1}, GOOD, pytest.raises(ValueError, match=r"epochs must be an integer >= 1")),
+    (
+        {"epochs": 0},
+        GOOD,
+        pytest.raises(ValueError, match=r"epochs must be an integer >= 1, got 0"),
+    ),
     ({"lr": 0.0}, GOOD, pytest.raises(ValueError, match=r"lr must be a number > 0.0")),
     (
         {"validation_fraction": 0.9},
@@ -146,14 +151,14 @@ FIT_CASES = [
 
 @pytest.mark.parametrize(("params", "X", "expectation"), FIT_CASES)
 def test_fit_bad_input(params, X, expectation):
-    vae = nm.MultimodalVAE(**{"epochs": 1, "progress": False, **params})
+    vae = nm.MultimodalVAE(**{"epochs": 1, "batch_size": 16, "progress": False, **params})
     with expectation:
         vae.fit(X)
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    return nm.MultimodalVAE(epochs=1, progress=False).fit(GOOD)
+    return nm.MultimodalVAE(epochs=1, batch_size=16, progress=False).fit(GOOD)
 
 
 TRANSFORM_CASES = [

@@ -12,7 +12,12 @@ __all__ = ["Avg"]
 
 @register
 class Avg(Method):
-    """Joint posterior N(mean_m mu_m, mean_m sigma_m^2); rate KL(joint || N(0, I)).
+    """Joint posterior N(mean_m mu_m, mean_m sigma_m^2) of the present subjects.
+
+    One sample of the joint posterior is decoded into every present subject. Scale of
+    beta: with ``rate_scale="one"`` beta multiplies KL(joint || N(0, I)); with
+    ``rate_scale="subjects"`` (the authors' code of Sutter, Meng et al. 2024) it
+    multiplies M KL(joint || N(0, I)), M the number of subjects of the model.
 
     Examples
     --------

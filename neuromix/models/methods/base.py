@@ -13,6 +13,16 @@ convention of :mod:`neuromix.models.gaussian`), it says
 The model then samples every component once, runs each subject's decoder on the
 components assigned to it (all subjects together, in batched operations) and
 forms ``sum_c sum_m weight[b, m, k] * nll_m(x_m | z_c) + beta * rate``.
+
+Scale of beta
+-------------
+The rate of the aggregation methods (AVG, PoE, MoE, MoPoE) is one KL of their joint
+posterior (for the mixtures, the mean of their components' KLs), while independent VAEs
+and MMVM sum one KL per subject. The authors' code of Sutter, Meng et al. (2024) counts
+the aggregated methods' joint KL once per modality, M x KL(joint || N(0, I)). A plan
+therefore names the part of its rate that is such a joint KL (:attr:`Plan.joint_rate`);
+with ``rate_scale="subjects"`` (:class:`~neuromix.models.vae.MultimodalModule`) the
+model counts that part M times, M the number of subjects of the model.
 """
 
 from __future__ import annotations
@@ -42,6 +52,10 @@ class Plan:
         absent subjects and unused components.
     rate : Tensor of shape (batch,)
         The rate term (multiplied by beta in the objective).
+    joint_rate : Tensor of shape (batch,) or None
+        The part of ``rate`` that is one KL of the joint (aggregated) posterior, which
+        ``rate_scale="subjects"`` counts once per subject of the model; None (the
+        default) when the rate already sums over subjects (independent VAEs, MMVM).
     """
 
     mu: Tensor
@@ -49,6 +63,7 @@ class Plan:
     decode: Tensor
     weight: Tensor
     rate: Tensor
+    joint_rate: Tensor | None = None
 
 
 class Method:

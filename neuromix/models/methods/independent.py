@@ -14,6 +14,9 @@ __all__ = ["Independent"]
 class Independent(Method):
     """Independent VAEs: rate sum_m KL(q_m || N(0, I)); each subject decodes its own z_m.
 
+    Scale of beta: beta multiplies sum_m KL(q_m || N(0, I)) over the present subjects
+    under both ``rate_scale`` settings (the rate already has one term per subject).
+
     Examples
     --------
     >>> import torch

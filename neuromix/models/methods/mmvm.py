@@ -21,6 +21,10 @@ class MMVM(Method):
     sum_m KL(q_m || h) = M JS(q_1, ..., q_M) pulls the posteriors together. Gradients
     flow through the prior into every subject's encoder.
 
+    Scale of beta: beta multiplies sum_m KL(q_m || h) over the present subjects (as
+    estimated by ``estimator``) under both ``rate_scale`` settings: the rate already has
+    one term per subject.
+
     Parameters
     ----------
     estimator : {"pairwise", "mc"}, default="pairwise"

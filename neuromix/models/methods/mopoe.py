@@ -35,7 +35,13 @@ class MoPoE(Method):
 
     Trained by stratified sampling over the subsets of the present subjects: every
     subset's PoE posterior is sampled and decoded into every present subject;
-    reconstruction and rate mean_S KL(q_S || N(0, I)) are averaged over subsets.
+    reconstruction and rate mean_S KL(q_S || N(0, I)) are averaged over subsets (like
+    MoE's, the rate is an upper bound of the KL of the mixture).
+
+    Scale of beta: with ``rate_scale="one"`` beta multiplies mean_S KL(q_S || N(0, I))
+    over the subsets of the present subjects; with ``rate_scale="subjects"`` (the
+    authors' code of Sutter, Meng et al. 2024) it multiplies M times that mean, M the
+    number of subjects of the model.
 
     Parameters
     ----------
