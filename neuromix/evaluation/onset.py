@@ -12,8 +12,9 @@ selection, conditions shared by all subjects, and
 :func:`~neuromix.data.split_trials` with the same ``test_size``, ``seed`` and
 stratification by ``label``), binned at ``bin_size`` from trial onset:
 
-1. each unit's counts are smoothed per trial by a centred moving average over
-   ``smooth`` (50 ms: 5 bins of 10 ms);
+1. each unit's counts are smoothed per trial by a trailing moving average over
+   ``smooth`` (50 ms: the bin and the 4 bins of 10 ms before it), so that the
+   statistic of a bin never looks ahead of it;
 2. per unit and time bin, the one-way ANOVA F statistic of the smoothed counts across
    the conditions (values of ``label``),
 
@@ -33,8 +34,10 @@ stratification by ``label``), binned at ``bin_size`` from trial onset:
 
 The shuffled null needs no pre-onset baseline (binned data may start after trial
 onset) and holds for any label-independent change of the rate (the shuffles keep it).
-The reported onset is the start of a 10 ms bin; the smoothing looks 20 ms back and
-30 ms ahead of it.
+The reported onset is the start of a bin; as the smoothing only looks back, it is not
+earlier than the first bin whose firing depends on the label (but for a false alarm),
+and windows starting there hold the response: with rates that depend on the label from
+a step at 0.4 s, the onset is 0.40-0.41 s.
 
 On :func:`neuromix.datasets.simulate_odor_sequence` (full size, seeds 0-2), whose rats'
 rates depend on the odor from their latency :math:`L_r` = 0.15 s (Barat, Buchanan,
@@ -74,7 +77,7 @@ _CONSTRAINTS = {
 }
 
 METHOD = (
-    "per time bin, the one-way ANOVA F statistic of the counts smoothed by a centred "
+    "per time bin, the one-way ANOVA F statistic of the counts smoothed by a trailing "
     "moving average of {smooth} s, across the conditions of {label!r}, averaged over "
     "units, on the training trials; threshold: the {level} quantile of the same statistic "
     "with labels permuted among the training trials ({n_shuffles} shuffles, pooled over "
@@ -192,16 +195,16 @@ def _training_counts(
 
 
 def _smooth(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average over ``n`` bins of the last axis (fewer at the edges)."""
+    """Trailing moving average over ``n`` bins of the last axis: bin ``t`` averages bins
+    ``t - n + 1 .. t`` (fewer at the start), so it never looks ahead."""
     if n <= 1:
         return x.astype(np.float64)
     n_time = x.shape[-1]
-    before, after = (n - 1) // 2, n - 1 - (n - 1) // 2
     csum = np.concatenate(
         [np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1, dtype=np.float64)], axis=-1
     )
-    lo = np.clip(np.arange(n_time) - before, 0, n_time)
-    hi = np.clip(np.arange(n_time) + after + 1, 0, n_time)
+    hi = np.arange(n_time) + 1
+    lo = np.maximum(hi - n, 0)
     return (csum[..., hi] - csum[..., lo]) / (hi - lo)
 
 
@@ -419,7 +422,7 @@ def response_onset(
         trial (``stop_time - start_time``); for binned input, the end of its bins. The
         range starts at trial onset, or at the first bin of binned input.
     smooth : float, default=0.05
-        Width in seconds of the centred moving average applied to each trial's counts.
+        Width in seconds of the trailing moving average applied to each trial's counts.
     min_duration : float, default=0.1
         How long the statistic must stay above the threshold (one 100 ms window).
     n_shuffles : int, default=20
@@ -450,7 +453,7 @@ def response_onset(
     >>> rec = nm.datasets.simulate_odor_sequence(seed=0, subjects=["Barat", "Mitt"])
     >>> onsets = nm.response_onset(rec, subject_dim="rat")
     >>> onsets["onset"].to_series().round(2).to_dict()
-    {'Barat': 0.17, 'Mitt': 0.41}
+    {'Barat': 0.18, 'Mitt': 0.43}
     >>> {s: r.metadata["latency"] for s, r in rec.items()}  # the simulated onsets
     {'Barat': 0.15, 'Mitt': 0.4}
     """
