@@ -138,8 +138,9 @@ def plot_response_onset(
                 a.set_title(f"{name}: onset {onset:.2f} s")
         elif not overlay:
             a.set_title(f"{name}: no onset found")
-        a.set_xlabel("time after trial onset (s)")
-        if overlay or i % max(1, min(int(ncols), n)) == 0 or ax is not None:
+        if ax is not None or overlay or i + ncols >= n:  # no panel below this one
+            a.set_xlabel("time after trial onset (s)")
+        if ax is not None or overlay or i % ncols == 0:
             a.set_ylabel(f"F of {label!r}, mean over units" if label else "statistic")
     if overlay:
         axes[0].set_title("response onset" + (f" ({label})" if label else ""))
