@@ -22,6 +22,7 @@ from neuromix.data import (
     read_nwb,
     write_nwb,
 )
+from neuromix.evaluation.onset import response_onset
 from neuromix.io.persistence import load
 from neuromix.recordings import NeuralModel, fit
 from neuromix.training.estimator import MultimodalVAE
@@ -40,5 +41,6 @@ __all__ = [
     "load_published",
     "models",
     "read_nwb",
+    "response_onset",
     "write_nwb",
 ]

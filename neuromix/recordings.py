@@ -24,11 +24,17 @@ from sklearn.base import BaseEstimator
 from neuromix._validation import Check, Interval, Options, check_params
 from neuromix.data.binning import _positive_bins, _seconds, bin_trials
 from neuromix.data.ingest import _check_trials, from_xarray
-from neuromix.data.pairing import pair_trials, select_trials, split_trials
+from neuromix.data.pairing import (
+    _keep_shared_conditions,
+    pair_trials,
+    select_trials,
+    split_trials,
+)
 from neuromix.data.recording import Recording
 from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
+from neuromix.evaluation.onset import _training_onsets
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import RATE_SCALES
@@ -44,6 +50,14 @@ def _scalar_or_mapping(value) -> bool:
     return value is None or (
         isinstance(value, int | float | Mapping) and not isinstance(value, bool)
     )
+
+
+def _is_auto(value) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _start_spec(value) -> bool:
+    return _is_auto(value) or _scalar_or_mapping(value)
 
 
 class NeuralModel(BaseEstimator):
@@ -70,6 +84,12 @@ class NeuralModel(BaseEstimator):
         ``[start, stop)``. Default ``start``: the recording's
         ``metadata["window_start"]`` (set by the simulator to the paper's +250/+500 ms),
         else 0. Default ``stop``: ``start`` + 250 ms (the paper's 16 windows).
+        ``start="auto"`` (or ``"auto"`` for some subjects of a mapping) starts each
+        subject's windows at its response onset, estimated on its training trials by
+        :func:`neuromix.response_onset` (same ``label``, ``where``, ``missing``,
+        ``test_size``, ``seed`` and ``bin_size``): for NWB or array input, which says
+        when trials start but not when the neurons respond. The onsets are in
+        ``starts_``; a subject without a response found is an error.
     bin_size, window, step : float, default=0.01, 0.1, 0.01
         Bin width, window length and window step, in seconds.
     pairing : {"resample", "min"}, default="resample"
@@ -126,6 +146,9 @@ class NeuralModel(BaseEstimator):
         every trial label as a coord.
     test_ : dict of str to numpy.ndarray of bool
         Held-out trials of each subject (along ``counts_[s].trial``).
+    starts_, stops_ : dict of str to float
+        Window range of each subject, s after trial onset (with ``start="auto"``, the
+        estimated response onsets and onset + 250 ms).
     pairs_ : dict
         ``"train"`` and ``"test"`` pairings (:func:`neuromix.data.pair_trials`; with
         ``pairing="resample"``, ``"train"`` is the first epoch's draw).
@@ -142,7 +165,9 @@ class NeuralModel(BaseEstimator):
         "method": Options(available()),
         "label": Check(lambda v: isinstance(v, str), "a trial label name"),
         "where": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a mapping")],
-        "start": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
+        "start": Check(
+            _start_spec, "None, 'auto', a number or a mapping subject -> number or 'auto'"
+        ),
         "stop": Check(_scalar_or_mapping, "None, a number or a mapping subject -> number"),
         "bin_size": Interval(float, 0.0, low_open=True),
         "window": Interval(float, 0.0, low_open=True),
@@ -271,7 +296,7 @@ class NeuralModel(BaseEstimator):
                 )
         return out
 
-    def _per_subject(self, value, subjects, name, default):
+    def _per_subject(self, value, subjects, name, default, auto=None):
         if isinstance(value, Mapping):
             missing = [s for s in subjects if s not in value]
             if missing:
@@ -282,8 +307,38 @@ class NeuralModel(BaseEstimator):
                     f"{name}: subject {unknown[0]!r} is not in the recordings "
                     f"({', '.join(map(repr, subjects))})"
                 )
-            return {s: _seconds(value[s], name, s) for s in subjects}
-        return {s: _seconds(default(s) if value is None else value, name, s) for s in subjects}
+            values = {s: value[s] for s in subjects}
+        else:
+            values = dict.fromkeys(subjects, value)
+        wanted = [s for s in subjects if _is_auto(values[s])]
+        if wanted and auto is not None:
+            values.update(auto(wanted))
+        if isinstance(value, Mapping):
+            return {s: _seconds(values[s], name, s) for s in subjects}
+        return {
+            s: _seconds(default(s) if values[s] is None else values[s], name, s) for s in subjects
+        }
+
+    def _auto_starts(self, data, trials, test, subjects) -> dict[str, float]:
+        """``start="auto"``: the response onsets of ``subjects`` on their training trials."""
+        found = _training_onsets(
+            {s: data[s] for s in subjects},
+            trials,
+            test,
+            label=self.label,
+            subject_dim=self.subject_dim,
+            bin_size=self.bin_size,
+            seed=self.seed,
+        )
+        onsets = dict(zip(subjects, found["onset"].values.tolist(), strict=True))
+        for s, onset in onsets.items():
+            if np.isnan(onset):
+                raise ValueError(
+                    f"subject {s!r}: start='auto': no response depending on "
+                    f"{self.label!r} was found on the training trials (see "
+                    "neuromix.response_onset); pass start= for this subject"
+                )
+        return onsets
 
     def _check_params_early(self):
         """Every parameter, those of the array-level model included, before any work."""
@@ -374,8 +429,18 @@ class NeuralModel(BaseEstimator):
                 if len(t) == 0:
                     raise ValueError(f"subject {s!r}: trials: no trial matches where={self.where}")
         trials = self._check_conditions(trials)
+        test = {
+            s: split_trials(
+                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
+            )
+            for s in subjects
+        }
         starts = self._per_subject(
-            self.start, subjects, "start", lambda s: _metadata(data[s]).get("window_start", 0.0)
+            self.start,
+            subjects,
+            "start",
+            lambda s: _metadata(data[s]).get("window_start", 0.0),
+            auto=lambda wanted: self._auto_starts(data, trials, test, wanted),
         )
         stops = self._per_subject(
             self.stop,
@@ -393,12 +458,6 @@ class NeuralModel(BaseEstimator):
             else:
                 source = source.sel(trial=kept.to_numpy())
             counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
-        test = {
-            s: split_trials(
-                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
-            )
-            for s in subjects
-        }
         self.subjects_ = tuple(subjects)
         self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
@@ -456,29 +515,7 @@ class NeuralModel(BaseEstimator):
         )
 
     def _check_conditions(self, trials):
-        present = {s: set(t[self.label].unique()) for s, t in trials.items()}
-        shared = set.intersection(*present.values())
-        lacking = {
-            c: [s for s in trials if c not in present[s]]
-            for c in set.union(*present.values()) - shared
-        }
-        if not shared:
-            listing = "; ".join(
-                f"{s!r}: {', '.join(map(repr, sorted(p, key=str)))}" for s, p in present.items()
-            )
-            raise ValueError(
-                f"label {self.label!r}: the subjects have no condition in common ({listing}); "
-                "there is nothing to pair"
-            )
-        if lacking and self.missing == "raise" and len(trials) > 1:
-            details = "; ".join(f"{c!r} missing in {lacking[c]}" for c in sorted(lacking, key=str))
-            raise ValueError(
-                f"label {self.label!r}: not every subject has every condition ({details}); "
-                "pass missing='drop' to drop these conditions, or filter with where="
-            )
-        if lacking:
-            trials = {s: t[t[self.label].isin(shared)] for s, t in trials.items()}
-        return trials
+        return _keep_shared_conditions(trials, self.label, self.missing)
 
     def _pairing_rng(self, epoch: int) -> np.random.Generator:
         """The resampling rule's generator of an epoch: a function of (seed, epoch) only,

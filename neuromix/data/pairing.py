@@ -155,6 +155,40 @@ def select_trials(
     return table.loc[keep].copy()
 
 
+def _keep_shared_conditions(
+    trials: Mapping[str, pd.DataFrame], label: str, missing: str = "raise"
+) -> dict[str, pd.DataFrame]:
+    """Per subject, the trials of the conditions (values of ``label``) every subject has.
+
+    A condition lacking in some subjects raises with ``missing="raise"`` (and more than
+    one subject) and is dropped otherwise. Shared by :func:`neuromix.fit` and
+    :func:`neuromix.response_onset`, so that both keep the same trials.
+    """
+    present = {s: set(t[label].unique()) for s, t in trials.items()}
+    shared = set.intersection(*present.values())
+    lacking = {
+        c: [s for s in trials if c not in present[s]]
+        for c in set.union(*present.values()) - shared
+    }
+    if not shared:
+        listing = "; ".join(
+            f"{s!r}: {', '.join(map(repr, sorted(p, key=str)))}" for s, p in present.items()
+        )
+        raise ValueError(
+            f"label {label!r}: the subjects have no condition in common ({listing}); "
+            "there is nothing to pair"
+        )
+    if lacking and missing == "raise" and len(trials) > 1:
+        details = "; ".join(f"{c!r} missing in {lacking[c]}" for c in sorted(lacking, key=str))
+        raise ValueError(
+            f"label {label!r}: not every subject has every condition ({details}); "
+            "pass missing='drop' to drop these conditions, or filter with where="
+        )
+    if lacking:
+        return {s: t[t[label].isin(shared)] for s, t in trials.items()}
+    return dict(trials)
+
+
 def _condition_series(conditions: Mapping[str, Any]) -> dict[str, pd.Series]:
     if not isinstance(conditions, Mapping):
         raise TypeError(
