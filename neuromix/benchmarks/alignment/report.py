@@ -222,9 +222,9 @@ def plot_transfer(table: pd.DataFrame, *, dataset: str = "rats", seed: int | Non
                     fontsize=6,
                     color="white" if v < 0.6 else "black",
                 )
+        across = f"transfer {r.transfer:.2f}" if np.isfinite(r.transfer) else "within only"
         ax.set_title(
-            f"{_LABELS.get(r.method, r.method)}\nwithin {r.within:.2f}, transfer {r.transfer:.2f}",
-            fontsize=8,
+            f"{_LABELS.get(r.method, r.method)}\nwithin {r.within:.2f}, {across}", fontsize=8
         )
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
@@ -364,7 +364,9 @@ def _report(setting: AlignmentSetting, table, flat, summary, targets, info) -> s
             "is an interval of the mean); mean over seeds with its 95% interval over seeds "
             "(mean +- t sd / sqrt(n)). Worst pair: the lowest ordered-pair transfer; chance: "
             "the majority-class rate of the held-out labels (mean over subjects); shuffled: "
-            "the decoder trained on labels permuted between trials.",
+            "the decoder trained on labels permuted between trials. The bootstrap interval "
+            "of the worst pair, a minimum over pairs, is biased low (the minimum of noisy "
+            "accuracies is).",
             "",
         ]
         rows = []
