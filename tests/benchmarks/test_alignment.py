@@ -2,6 +2,7 @@
 known answers."""
 
 import json
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,10 @@ def _fail(*args, **kwargs):
 
 def test_quick_run_end_to_end_and_resume(tmp_path, monkeypatch):
     out = tmp_path / "bench"
-    table = run_benchmark(out, "quick", progress=False)
-    methods = [m for m in METHODS if m != "cebra" or runners.cebra_available() is None]
+    missing = runners.cebra_available()
+    with pytest.warns(UserWarning, match="CEBRA is skipped") if missing else nullcontext():
+        table = run_benchmark(out, "quick", progress=False)
+    methods = [m for m in METHODS if m != "cebra" or missing is None]
     assert len(table) == 2 * len(methods)
     assert set(table.method) == set(methods) and set(table.dataset) == {"rats", "multiview"}
     for name in FILES:
@@ -75,13 +78,25 @@ def test_quick_run_end_to_end_and_resume(tmp_path, monkeypatch):
         (runners, "shared_response_model"),
     ]:
         monkeypatch.setattr(target, name, _fail)
-    again = run_benchmark(out, "quick", progress=False)
+    with pytest.warns(UserWarning) if missing else nullcontext():
+        again = run_benchmark(out, "quick", progress=False)
     pd.testing.assert_frame_equal(again[["method", "within"]], table[["method", "within"]])
     monkeypatch.undo()
 
     # another setting in the same folder is refused before any work
     with pytest.raises(ValueError, match="holds runs of another setting"):
         run_benchmark(out, "quick", epochs=3, progress=False)
+
+
+def test_without_cebra_it_is_skipped_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(runners, "cebra_available", lambda: "ImportError: no cebra here")
+    with pytest.warns(UserWarning, match="CEBRA is skipped"):
+        table = run_benchmark(
+            tmp_path, "quick", datasets=("multiview",), methods=("cebra", "srm"), progress=False
+        )
+    assert table.method.tolist() == ["srm"]
+    report = (tmp_path / "alignment.md").read_text()
+    assert "CEBRA was skipped: `import cebra` failed (ImportError: no cebra here)" in report
 
 
 def test_setting_errors():
@@ -148,7 +163,7 @@ def test_srm_converges_and_explains_the_cell_means():
     data = _subjects(rotate=True, features=5)
     _, info = shared_response_model(data, 2)
     assert 0 < info["loss"] < 0.2  # the 2 shared dims explain most of the cell means
-    assert info["iterations"] < 100
+    assert 2 <= info["iterations"] < 100  # stopped when the loss stopped falling
 
 
 def test_raw_decoder_is_near_one_on_separable_data():

@@ -216,7 +216,7 @@ def shared_response_model(
         W = {s: _polar(X[s] @ S.T) for s in X}
         S = np.mean([W[s].T @ X[s] for s in X], axis=0)
         loss = sum(float(((X[s] - W[s] @ S) ** 2).sum()) for s in X)
-        if previous - loss <= tol * max(previous, 1e-300):
+        if np.isfinite(previous) and previous - loss <= tol * previous:
             break
         previous = loss
     latents = {s: (data[s].X - centres[s]) @ W[s] for s in data}

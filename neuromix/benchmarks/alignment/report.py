@@ -341,6 +341,11 @@ def _report(setting: AlignmentSetting, table, flat, summary, targets, info) -> s
             for k in ("within", "transfer"):
                 row.append(_fmt(*s[[k, f"{k}_low", f"{k}_high"]].iloc[0]) if len(s) else "–")
         rows.append(row)
+    chance = ["chance (majority class)"]
+    for d in datasets:
+        part = flat[flat.dataset == d].drop_duplicates("seed")
+        chance += [_fmt(part.chance.mean(), *seed_interval(part.chance)), ""]
+    rows.append(chance)
     lines += [_md_table(header, rows), ""]
     lines += ["## Targets of the issue (simulated rats)", ""]
     if targets:
