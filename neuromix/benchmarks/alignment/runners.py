@@ -101,10 +101,9 @@ def prepare_data(dataset: str, seed: int, setting: AlignmentSetting) -> dict:
         windows = model.windows()
         data = {}
         for s in model.subjects_:
-            w = windows.sel(rat=s)
-            features = int(model.counts_[s].sizes["unit"]) * model._lag
+            w = windows.sel(rat=s).dropna("feature", how="all")  # the padding of windows()
             data[s] = SubjectData(
-                X=np.ascontiguousarray(w.values[:, :features]),
+                X=np.ascontiguousarray(w.values),
                 labels=w[model.label].values,
                 trials=w["trial"].values,
                 window=w["window"].values.astype(int),
