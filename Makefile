@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 # pin the CPU wheel first, then the package's own `torch>=2.4` is already met.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench-train bench-binning benchmark-polymnist clean
+.PHONY: install demo test lint format bench-train bench-binning benchmark-polymnist \
+	benchmark-alignment clean
 
 install: $(STAMP)
 
@@ -41,6 +42,9 @@ bench-binning: install
 
 benchmark-polymnist: install
 	$(BIN)/neuromix benchmark polymnist --out docs/reproduction
+
+benchmark-alignment: install
+	$(BIN)/neuromix benchmark rats --out docs/results/alignment
 
 clean:
 	rm -rf $(VENV) neuromix-demo .pytest_cache

@@ -6,6 +6,10 @@ control, cross-rat transfer, centroid distance against condition separation, and
 coherence. Writes the same as JSON when ``--out`` is given.
 
 Run: ``python benchmarks/rats_methods.py [--methods mmvm,independent,avg] [--epochs N]``.
+
+Superseded by ``benchmarks/alignment.py`` (``neuromix benchmark rats``): the same methods
+against CEBRA and classical alignment, several seeds, intervals, resumable; this script
+stays for the numbers of ``docs/results/rats_methods_seed0.json``.
 """
 
 from __future__ import annotations

@@ -15,15 +15,26 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _benchmark(args: argparse.Namespace) -> int:
-    from neuromix.benchmarks.polymnist import run_benchmark
+#: Options of each benchmark beyond --out, --quick, --epochs, --methods, --seeds.
+_OWN_OPTIONS = {
+    "polymnist": ("betas",),
+    "rats": ("datasets", "cebra_iterations"),
+}
 
-    overrides = {
-        name: getattr(args, name)
-        for name in ("epochs", "betas", "methods", "seeds")
-        if getattr(args, name) is not None
-    }
-    run_benchmark(args.out, setting=args.setting, progress=not args.no_progress, **overrides)
+
+def _benchmark(args: argparse.Namespace) -> int:
+    names = ("epochs", "methods", "seeds", *_OWN_OPTIONS[args.dataset])
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    progress = not args.no_progress
+    if args.dataset == "rats":
+        from neuromix.benchmarks.alignment import run_benchmark
+
+        setting = "quick" if args.setting == "quick" else "full"
+        run_benchmark(args.out, setting=setting, progress=progress, **overrides)
+    else:
+        from neuromix.benchmarks.polymnist import run_benchmark
+
+        run_benchmark(args.out, setting=args.setting, progress=progress, **overrides)
     return 0
 
 
@@ -54,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
-    bench = sub.add_parser("benchmark", help="the paper's image benchmarks")
-    bench.add_argument("dataset", choices=["polymnist"])
+    bench = sub.add_parser(
+        "benchmark",
+        help="the paper's image benchmark (polymnist); the shared space of the simulated "
+        "rats against CEBRA and classical alignment (rats)",
+    )
+    bench.add_argument("dataset", choices=["polymnist", "rats"])
     bench.add_argument("--out", required=True, help="output folder (resumable)")
     group = bench.add_mutually_exclusive_group()
     group.add_argument("--quick", dest="setting", action="store_const", const="quick")
@@ -64,15 +79,27 @@ def main(argv: list[str] | None = None) -> int:
         dest="setting",
         action="store_const",
         const="paper",
-        help="the paper's full setting (a GPU is needed)",
+        help="polymnist: the paper's full setting (a GPU is needed)",
     )
     bench.set_defaults(setting="cpu")
     bench.add_argument("--epochs", type=int, help="change the setting's epochs per fit")
     bench.add_argument(
-        "--betas", type=_comma_list(float, "numbers"), help="change the betas, e.g. 0.0625,0.5,4"
+        "--betas",
+        type=_comma_list(float, "numbers"),
+        help="polymnist: change the betas, e.g. 0.0625,0.5,4",
     )
     bench.add_argument(
-        "--methods", type=_comma_list(str, "names"), help="change the methods, e.g. mmvm,avg"
+        "--methods",
+        type=_comma_list(str, "names"),
+        help="change the methods, e.g. mmvm,avg (rats: mmvm-pairwise,cebra,srm,raw...)",
+    )
+    bench.add_argument(
+        "--datasets",
+        type=_comma_list(str, "names"),
+        help="rats: change the data, e.g. rats,multiview",
+    )
+    bench.add_argument(
+        "--cebra-iterations", type=int, help="rats: change CEBRA's training iterations"
     )
     bench.add_argument(
         "--seeds", type=_comma_list(int, "integers"), help="change the seeds, e.g. 0,1,2"
@@ -80,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)
     args = parser.parse_args(argv)
+    if args.command == "benchmark":
+        if args.dataset == "rats" and args.setting == "paper":
+            bench.error("--paper is a polymnist setting; rats has --quick and the default")
+        for dataset, names in _OWN_OPTIONS.items():
+            for name in names:
+                if dataset != args.dataset and getattr(args, name) is not None:
+                    option = "--" + name.replace("_", "-")
+                    bench.error(f"{option} is an option of the {dataset} benchmark only")
     return args.func(args)
 
 

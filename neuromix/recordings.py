@@ -670,6 +670,31 @@ class NeuralModel(BaseEstimator):
         }
         return self._assemble(parts, sample=sample, n_samples=n_samples, seed=seed, attrs=attrs)
 
+    def windows(self) -> xr.DataArray:
+        """The raw windows the encoders read, row for row as :meth:`latents`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims ``("sample", "feature")``, with the ``sample`` MultiIndex and coords of
+            :meth:`latents` (``split``, ``time``, the labels); ``feature`` is
+            ``unit * lag + lag_bin`` of a window of ``window / bin_size`` bins. A subject
+            with fewer features than the widest one is padded with NaN, so that
+            ``.sel(rat="Mitt").dropna("feature", how="all")`` gives its own windows.
+        """
+        self._check_fitted()
+        widths = [self._all_windows(m).shape[1] for m in range(len(self.subjects_))]
+        parts = []
+        for m, s in enumerate(self.subjects_):
+            coords, extra = self._window_coords(s, self.counts_[s], self.test_[s])
+            rows = self._all_windows(m).cpu().numpy()
+            padded = np.full((rows.shape[0], max(widths)), np.nan, dtype=rows.dtype)
+            padded[:, : rows.shape[1]] = rows
+            parts.append((coords, extra, (padded, None)))
+        attrs = {"subject_dim": self.subject_dim, "description": "raw windows, unit * lag"}
+        da = self._assemble(parts, sample=False, n_samples=1, seed=None, attrs=attrs)
+        return da.rename({"latent": "feature"}).rename("windows")
+
     def transform(self, recordings, *, sample: bool = False, n_samples: int = 1, seed=None):
         """Latents of new recordings of fitted subjects (e.g. another session).
 

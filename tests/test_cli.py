@@ -1,5 +1,6 @@
 import pytest
 
+import neuromix.benchmarks.alignment as alignment
 import neuromix.benchmarks.polymnist as polymnist
 import neuromix.demo
 from neuromix.cli import main
@@ -9,6 +10,7 @@ from neuromix.cli import main
 def calls(monkeypatch):
     seen = []
     monkeypatch.setattr(polymnist, "run_benchmark", lambda *a, **k: seen.append((a, k)))
+    monkeypatch.setattr(alignment, "run_benchmark", lambda *a, **k: seen.append(("rats", a, k)))
     monkeypatch.setattr(neuromix.demo, "run_demo", lambda *a, **k: seen.append((a, k)))
     return seen
 
@@ -28,6 +30,41 @@ def test_benchmark_settings_and_overrides(calls):
         "methods": ("mmvm", "avg"),
         "seeds": (0, 1),
     }
+
+
+def test_rats_benchmark_settings_and_overrides(calls):
+    assert main(["benchmark", "rats", "--out", "x"]) == 0
+    assert calls[-1] == ("rats", ("x",), {"setting": "full", "progress": True})
+    main(["benchmark", "rats", "--out", "y", "--quick", "--no-progress"])
+    assert calls[-1] == ("rats", ("y",), {"setting": "quick", "progress": False})
+    overrides = ["--methods", "mmvm-pairwise,cebra", "--seeds", "0,1,2", "--epochs", "5"]
+    more = ["--datasets", "rats", "--cebra-iterations", "100"]
+    main(["benchmark", "rats", "--out", "z", *overrides, *more])
+    assert calls[-1][2] == {
+        "setting": "full",
+        "progress": True,
+        "epochs": 5,
+        "methods": ("mmvm-pairwise", "cebra"),
+        "seeds": (0, 1, 2),
+        "datasets": ("rats",),
+        "cebra_iterations": 100,
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rats", "--paper"], "--paper is a polymnist setting"),
+        (["rats", "--betas", "1"], "--betas is an option of the polymnist benchmark only"),
+        (["polymnist", "--datasets", "rats"], "--datasets is an option of the rats benchmark"),
+        (["polymnist", "--cebra-iterations", "5"], "--cebra-iterations is an option of the rats"),
+    ],
+)
+def test_options_of_the_other_benchmark_are_refused(calls, capsys, argv, message):
+    with pytest.raises(SystemExit):
+        main(["benchmark", argv[0], "--out", "x", *argv[1:]])
+    assert message in capsys.readouterr().err
+    assert calls == []
 
 
 def test_demo_arguments(calls):

@@ -1,12 +1,13 @@
 """Reproductions of the paper's benchmarks (``neuromix benchmark <dataset>``).
 
 Submodules are imported on first use: :mod:`neuromix.benchmarks.polymnist` (Figure 2,
-translated PolyMNIST).
+translated PolyMNIST) and :mod:`neuromix.benchmarks.alignment` (the shared space of the
+simulated rats against CEBRA and classical alignment).
 """
 
 from __future__ import annotations
 
-__all__ = ["polymnist"]
+__all__ = ["alignment", "polymnist"]
 
 
 def __getattr__(name: str):
