@@ -243,6 +243,7 @@ def test_reconstruction_of_subsampled_poe_normalises_its_weights(polymnist):
         latent_dim=4,
         likelihood={"name": "laplace", "scale": 0.75},
         epochs=1,
+        batch_size=8,
         progress=False,
     ).fit(X)
     rec = reconstruction_errors(vae, X, seed=0)

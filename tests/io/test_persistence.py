@@ -20,6 +20,7 @@ def fitted():
         method_params={"prior_expert": False},
         likelihood={"name": "laplace", "scale": 0.5},
         epochs=2,
+        batch_size=32,
         progress=False,
     ).fit(X)
     return vae, X
@@ -44,6 +45,7 @@ def test_round_trip_keeps_the_rate_scale_and_method_options(tmp_path):
         method=nm.models.get_method("poe", subsampled=True),
         rate_scale="subjects",
         epochs=1,
+        batch_size=16,
         progress=False,
     ).fit(X)
     loaded = nm.load(vae.save(tmp_path / "model.nmx"))

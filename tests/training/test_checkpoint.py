@@ -134,7 +134,9 @@ def test_a_killed_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
 def test_checkpoint_is_json_and_tensors_only(tmp_path):
     X, _ = nm.datasets.make_multiview(n_samples=80, seed=0)
     path = tmp_path / "fit.ckpt"
-    nm.MultimodalVAE(epochs=2, progress=False, checkpoint=path, checkpoint_every=5).fit(X)
+    nm.MultimodalVAE(
+        batch_size=32, epochs=2, progress=False, checkpoint=path, checkpoint_every=5
+    ).fit(X)
     with zipfile.ZipFile(path) as zf:
         config = json.loads(zf.read("config.json"))
         tensors = torch.load(io.BytesIO(zf.read("weights.pt")), weights_only=True)
@@ -152,22 +154,28 @@ def test_checkpoint_is_json_and_tensors_only(tmp_path):
 def test_a_mismatching_checkpoint_is_refused(tmp_path):
     X, _ = nm.datasets.make_multiview(n_samples=80, seed=0)
     path = tmp_path / "fit.ckpt"
-    nm.MultimodalVAE(epochs=2, progress=False, checkpoint=path).fit(X)
+    nm.MultimodalVAE(batch_size=32, epochs=2, progress=False, checkpoint=path).fit(X)
     before = path.read_bytes()
     with pytest.raises(ValueError, match="latent_dim is 2 in the checkpoint, 3 here"):
-        nm.MultimodalVAE(epochs=3, latent_dim=3, progress=False, checkpoint=path).fit(X)
+        nm.MultimodalVAE(
+            batch_size=32, epochs=3, latent_dim=3, progress=False, checkpoint=path
+        ).fit(X)
     with pytest.raises(ValueError, match=r"subjects are \['a', 'b', 'c'\] in the checkpoint"):
-        nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit({"a": X["a"], "b": X["b"]})
+        nm.MultimodalVAE(batch_size=32, epochs=3, progress=False, checkpoint=path).fit(
+            {"a": X["a"], "b": X["b"]}
+        )
     with pytest.raises(ValueError, match="completed 2 epochs, more than epochs=1"):
-        nm.MultimodalVAE(epochs=1, progress=False, checkpoint=path).fit(X)
+        nm.MultimodalVAE(batch_size=32, epochs=1, progress=False, checkpoint=path).fit(X)
     with pytest.raises(ValueError, match="checkpoint_every must be an integer >= 1"):
-        nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path, checkpoint_every=0).fit(X)
+        nm.MultimodalVAE(
+            batch_size=32, epochs=3, progress=False, checkpoint=path, checkpoint_every=0
+        ).fit(X)
     assert path.read_bytes() == before  # a refused checkpoint is left alone
     # what may differ: more epochs continue the fit
-    more = nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit(X)
+    more = nm.MultimodalVAE(batch_size=32, epochs=3, progress=False, checkpoint=path).fit(X)
     assert list(more.history_["epoch"]) == [0, 1, 2]
     # a finished checkpoint gives back the finished fit without training
-    again = nm.MultimodalVAE(epochs=3, progress=False, checkpoint=path).fit(X)
+    again = nm.MultimodalVAE(batch_size=32, epochs=3, progress=False, checkpoint=path).fit(X)
     _assert_same_weights(again.module_, more.module_)
     _assert_same_history(again.history_, more.history_)
 
@@ -292,7 +300,7 @@ def test_non_finite_loss_stops_at_the_last_finite_state(monkeypatch, kind, term)
 
 def test_transform_refuses_non_finite_latents():
     X, _ = nm.datasets.make_multiview(n_samples=60, seed=0)
-    vae = nm.MultimodalVAE(epochs=1, progress=False).fit(X)
+    vae = nm.MultimodalVAE(batch_size=32, epochs=1, progress=False).fit(X)
     with torch.no_grad():
         next(vae.module_.encoders.parameters()).fill_(float("inf"))
     match = "subject 'b': the encoder gave a non-finite posterior .* weights are not finite"
