@@ -1,7 +1,7 @@
 """On the simulated rats (seeded, held-out trials): MMVM finds the shared space.
 
 A reduced setting of the package defaults (three rats, fewer epochs) so that it runs in
-the test suite; `benchmarks/rats_methods.py` gives the full numbers.
+the test suite; `neuromix benchmark rats` gives the full numbers.
 """
 
 import numpy as np
