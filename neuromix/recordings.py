@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 
 from neuromix._validation import Check, Interval, Options, check_params
 from neuromix.data.binning import _positive_bins, _seconds, bin_trials
-from neuromix.data.ingest import _check_trials, from_xarray
+from neuromix.data.ingest import _check_trials, collect_recordings
 from neuromix.data.pairing import (
     _keep_shared_conditions,
     pair_trials,
@@ -248,59 +248,7 @@ class NeuralModel(BaseEstimator):
     # ------------------------------------------------------------------ input
     def _normalise(self, recordings) -> dict[str, Recording | xr.DataArray]:
         """Mapping subject -> Recording or binned DataArray, from every accepted input."""
-        dim = self.subject_dim
-        if isinstance(recordings, xr.DataArray):
-            if dim not in recordings.dims:
-                raise ValueError(
-                    f"subject_dim {dim!r} is not a dimension of the input (dims: "
-                    f"{recordings.dims}); pass subject_dim= one of them"
-                )
-            recordings = {
-                str(s): recordings.sel({dim: s})
-                .dropna("unit", how="all")
-                .dropna("trial", how="all")
-                for s in recordings[dim].values
-            }
-        elif isinstance(recordings, xr.DataTree):
-            tree_dim = recordings.attrs.get("subject_dim")
-            if tree_dim is not None and tree_dim != dim:
-                raise ValueError(
-                    f"subject_dim {dim!r} does not match the input, whose subjects are "
-                    f"{tree_dim!r}; pass subject_dim={tree_dim!r}"
-                )
-            recordings = {
-                name: _node_counts(name, node) for name, node in recordings.children.items()
-            }
-        elif isinstance(recordings, Recording):
-            raise TypeError(
-                "recordings must be a mapping subject -> recording, e.g. "
-                f"{{{recordings.subject!r}: recording}}, not a single Recording"
-            )
-        if not isinstance(recordings, Mapping) or not recordings:
-            raise TypeError(
-                "recordings must be a non-empty mapping subject -> Recording or binned "
-                "xarray.DataArray, an xarray.DataTree with one node per subject, or a "
-                f"DataArray with a {dim!r} dimension; got {type(recordings).__name__}"
-            )
-        out = {}
-        for subject, rec in recordings.items():
-            subject = str(subject)
-            if isinstance(rec, Recording):
-                out[subject] = rec
-            elif isinstance(rec, xr.DataArray):
-                for d in rec.dims:
-                    if d not in ("trial", "unit", "time"):
-                        raise ValueError(
-                            f"subject {subject!r}: unexpected dimension {d!r} in binned counts; "
-                            f"expected ('trial', 'unit', 'time') — is {d!r} the subject_dim?"
-                        )
-                out[subject] = from_xarray(rec, subject=subject)
-            else:
-                raise TypeError(
-                    f"subject {subject!r}: expected a Recording or a binned xarray.DataArray, "
-                    f"got {type(rec).__name__}"
-                )
-        return out
+        return collect_recordings(recordings, subject_dim=self.subject_dim)
 
     def _per_subject(self, value, subjects, name, default, auto=None):
         if isinstance(value, Mapping):
@@ -1092,18 +1040,6 @@ def _trial_table(subject: str, data) -> pd.DataFrame:
         if coord.dims == ("trial",) and name != "trial"
     }
     return pd.DataFrame(trial_coords, index=pd.Index(data["trial"].values, name="trial"))
-
-
-def _node_counts(name: str, node) -> xr.DataArray:
-    ds = node.to_dataset()
-    if "counts" in ds.data_vars:
-        return ds["counts"]
-    if len(ds.data_vars) == 1:
-        return next(iter(ds.data_vars.values()))
-    raise ValueError(
-        f"subject {name!r}: the DataTree node must hold one data variable of binned counts "
-        f"(or one named 'counts'); found {list(ds.data_vars)}"
-    )
 
 
 def fit(

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuromix.benchmarks._settings import resolve_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
 from neuromix.evaluation.sweep import run_sweep
 
@@ -306,19 +307,7 @@ def get_setting(setting="cpu", **overrides) -> PolyMNISTSetting:
     >>> get_setting("quick", epochs=2, methods=("mmvm", "avg")).methods
     ('mmvm', 'avg')
     """
-    if isinstance(setting, PolyMNISTSetting):
-        base = setting
-    elif isinstance(setting, str) and setting in SETTINGS:
-        base = SETTINGS[setting]
-    else:
-        raise ValueError(f"unknown setting {setting!r}; choose from {', '.join(SETTINGS)}")
-    names = {f.name for f in dataclasses.fields(PolyMNISTSetting)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise ValueError(f"unknown setting fields {unknown}; fields: {', '.join(sorted(names))}")
-    if overrides and "name" not in overrides:
-        overrides["name"] = f"{base.name} (modified)"
-    return dataclasses.replace(base, **overrides)
+    return resolve_setting(setting, SETTINGS, PolyMNISTSetting, overrides)
 
 
 # --------------------------------------------------------------------------- one fit

@@ -30,7 +30,7 @@ Examples
 """
 
 from neuromix.data.binning import bin_spikes, bin_trials
-from neuromix.data.ingest import from_arrays, from_xarray
+from neuromix.data.ingest import collect_recordings, from_arrays, from_xarray
 from neuromix.data.nwb import NWBSpikeTimes, read_nwb, write_nwb
 from neuromix.data.pairing import pair_trials, select_trials, split_trials
 from neuromix.data.published import load_published
@@ -43,6 +43,7 @@ __all__ = [
     "Recording",
     "bin_spikes",
     "bin_trials",
+    "collect_recordings",
     "flatten_windows",
     "from_arrays",
     "from_xarray",

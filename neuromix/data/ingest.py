@@ -29,7 +29,7 @@ from neuromix.data.binning import (
 )
 from neuromix.data.recording import Recording
 
-__all__ = ["from_arrays", "from_xarray"]
+__all__ = ["collect_recordings", "from_arrays", "from_xarray"]
 
 
 def _check_subject(subject: Any) -> str:
@@ -346,3 +346,96 @@ def from_xarray(counts: xr.DataArray, *, subject: str | None = None) -> xr.DataA
         attrs=attrs,
         name=ordered.name if ordered.name is not None else "counts",
     )
+
+
+def _node_counts(name: str, node) -> xr.DataArray:
+    ds = node.to_dataset()
+    if "counts" in ds.data_vars:
+        return ds["counts"]
+    if len(ds.data_vars) == 1:
+        return next(iter(ds.data_vars.values()))
+    raise ValueError(
+        f"subject {name!r}: the DataTree node must hold one data variable of binned counts "
+        f"(or one named 'counts'); found {list(ds.data_vars)}"
+    )
+
+
+def collect_recordings(recordings, *, subject_dim: str = "subject") -> dict:
+    """Mapping subject -> Recording or binned counts, from every input the API accepts.
+
+    Parameters
+    ----------
+    recordings : mapping, xarray.DataTree or xarray.DataArray
+        A mapping subject -> :class:`~neuromix.data.Recording` or binned counts
+        ``(trial, unit, time)``; a DataTree with one node per subject holding such
+        counts (one data variable, or one named ``counts``); or one DataArray with a
+        ``subject_dim`` dimension.
+    subject_dim : str, default="subject"
+        Name of the subject dimension of a stacked DataArray (and the one a DataTree's
+        ``attrs["subject_dim"]`` must match).
+
+    Returns
+    -------
+    dict of str to Recording or xarray.DataArray
+        Binned counts are checked with :func:`from_xarray`.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> counts = xr.DataArray(
+    ...     np.zeros((2, 2, 3, 4), dtype="uint8"), dims=("rat", "trial", "unit", "time"),
+    ...     coords={"rat": ["R1", "R2"], "trial": [0, 1], "unit": [0, 1, 2],
+    ...             "time": np.arange(4) * 0.01, "odor": ("trial", ["A", "B"])},
+    ...     attrs={"bin_size": 0.01})
+    >>> sorted(collect_recordings(counts, subject_dim="rat"))
+    ['R1', 'R2']
+    """
+    dim = subject_dim
+    if isinstance(recordings, xr.DataArray):
+        if dim not in recordings.dims:
+            raise ValueError(
+                f"subject_dim {dim!r} is not a dimension of the input (dims: "
+                f"{recordings.dims}); pass subject_dim= one of them"
+            )
+        recordings = {
+            str(s): recordings.sel({dim: s}).dropna("unit", how="all").dropna("trial", how="all")
+            for s in recordings[dim].values
+        }
+    elif isinstance(recordings, xr.DataTree):
+        tree_dim = recordings.attrs.get("subject_dim")
+        if tree_dim is not None and tree_dim != dim:
+            raise ValueError(
+                f"subject_dim {dim!r} does not match the input, whose subjects are "
+                f"{tree_dim!r}; pass subject_dim={tree_dim!r}"
+            )
+        recordings = {name: _node_counts(name, node) for name, node in recordings.children.items()}
+    elif isinstance(recordings, Recording):
+        raise TypeError(
+            "recordings must be a mapping subject -> recording, e.g. "
+            f"{{{recordings.subject!r}: recording}}, not a single Recording"
+        )
+    if not isinstance(recordings, Mapping) or not recordings:
+        raise TypeError(
+            "recordings must be a non-empty mapping subject -> Recording or binned "
+            "xarray.DataArray, an xarray.DataTree with one node per subject, or a "
+            f"DataArray with a {dim!r} dimension; got {type(recordings).__name__}"
+        )
+    out = {}
+    for subject, rec in recordings.items():
+        subject = str(subject)
+        if isinstance(rec, Recording):
+            out[subject] = rec
+        elif isinstance(rec, xr.DataArray):
+            for d in rec.dims:
+                if d not in ("trial", "unit", "time"):
+                    raise ValueError(
+                        f"subject {subject!r}: unexpected dimension {d!r} in binned counts; "
+                        f"expected ('trial', 'unit', 'time') — is {d!r} the subject_dim?"
+                    )
+            out[subject] = from_xarray(rec, subject=subject)
+        else:
+            raise TypeError(
+                f"subject {subject!r}: expected a Recording or a binned xarray.DataArray, "
+                f"got {type(rec).__name__}"
+            )
+    return out

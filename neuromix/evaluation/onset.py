@@ -63,7 +63,7 @@ import xarray as xr
 
 from neuromix._validation import Interval, Options, check_params
 from neuromix.data.binning import _binned_grid, _prefix, bin_trials
-from neuromix.data.ingest import from_xarray
+from neuromix.data.ingest import collect_recordings
 from neuromix.data.pairing import _keep_shared_conditions, select_trials, split_trials
 from neuromix.data.recording import Recording
 
@@ -103,32 +103,6 @@ def _trial_table(data: Recording | xr.DataArray) -> pd.DataFrame:
         if coord.dims == ("trial",) and name != "trial"
     }
     return pd.DataFrame(columns, index=pd.Index(data["trial"].values, name="trial"))
-
-
-def _inputs(recordings) -> dict[str, Recording | xr.DataArray]:
-    if isinstance(recordings, Recording):
-        raise TypeError(
-            "recordings must be a mapping subject -> recording, e.g. "
-            f"{{{recordings.subject!r}: recording}}, not a single Recording"
-        )
-    if not isinstance(recordings, Mapping) or not recordings:
-        raise TypeError(
-            "recordings must be a non-empty mapping subject -> Recording or binned "
-            f"xarray.DataArray (trial, unit, time); got {type(recordings).__name__}"
-        )
-    out = {}
-    for subject, rec in recordings.items():
-        subject = str(subject)
-        if isinstance(rec, Recording):
-            out[subject] = rec
-        elif isinstance(rec, xr.DataArray):
-            out[subject] = from_xarray(rec, subject=subject)
-        else:
-            raise TypeError(
-                f"subject {subject!r}: expected a Recording or a binned xarray.DataArray, "
-                f"got {type(rec).__name__}"
-            )
-    return out
 
 
 def _select_and_split(
@@ -481,7 +455,7 @@ def response_onset(
         raise TypeError(f"label must be a trial label name (a string), got {label!r}")
     if where is not None and not isinstance(where, Mapping):
         raise TypeError(f"where must be a mapping of label to value(s), got {where!r}")
-    data = _inputs(recordings)
+    data = collect_recordings(recordings, subject_dim=subject_dim)
     trials, test = _select_and_split(
         data, label=label, where=where, missing=missing, test_size=test_size, seed=seed
     )

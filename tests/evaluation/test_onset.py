@@ -262,6 +262,17 @@ def test_bad_inputs_name_the_subject(change, kwargs, error, match):
         nm.response_onset(rec, **kwargs)
 
 
+def test_a_datatree_gives_the_onsets_of_the_mapping(binned, onsets):
+    # the same containers as fit: one node of binned counts per subject
+    tree = xr.DataTree.from_dict({s: c.to_dataset(name="counts") for s, c in binned.items()})
+    tree.attrs["subject_dim"] = "rat"
+    result = nm.response_onset(tree, subject_dim="rat")
+    for s in binned:
+        assert float(result["onset"].sel(rat=s)) == float(onsets["onset"].sel(rat=s))
+    with pytest.raises(ValueError, match="does not match the input"):
+        nm.response_onset(tree, subject_dim="mouse")
+
+
 def test_bad_containers():
     rec = nm.datasets.simulate_odor_sequence(seed=0, subjects=["Barat"], n_trials=10, n_units=2)
     with pytest.raises(TypeError, match="not a single Recording"):

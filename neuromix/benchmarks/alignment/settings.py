@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuromix.benchmarks._settings import resolve_setting
+
 __all__ = [
     "AGGREGATED",
     "BASELINES",
@@ -209,16 +211,4 @@ def get_setting(setting="full", **overrides) -> AlignmentSetting:
     >>> get_setting("quick", methods=("mmvm-pairwise", "raw")).methods
     ('mmvm-pairwise', 'raw')
     """
-    if isinstance(setting, AlignmentSetting):
-        base = setting
-    elif isinstance(setting, str) and setting in SETTINGS:
-        base = SETTINGS[setting]
-    else:
-        raise ValueError(f"unknown setting {setting!r}; choose from {', '.join(SETTINGS)}")
-    names = {f.name for f in dataclasses.fields(AlignmentSetting)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise ValueError(f"unknown setting fields {unknown}; fields: {', '.join(sorted(names))}")
-    if overrides and "name" not in overrides:
-        overrides["name"] = f"{base.name} (modified)"
-    return dataclasses.replace(base, **overrides)
+    return resolve_setting(setting, SETTINGS, AlignmentSetting, overrides)
