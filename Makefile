@@ -24,8 +24,8 @@ demo: install
 	$(BIN)/neuromix demo --out neuromix-demo
 
 lint: install
-	$(BIN)/ruff check neuromix tests benchmarks
-	$(BIN)/ruff format --check neuromix tests benchmarks
+	$(BIN)/ruff check neuromix tests benchmarks tools
+	$(BIN)/ruff format --check neuromix tests benchmarks tools
 
 format: install
 	$(BIN)/ruff format neuromix tests benchmarks

@@ -205,7 +205,9 @@ def build_graph(source_root: Path = ROOT, package: str = PACKAGE) -> Graph:
         name, is_package = _module_name(path, source_root)
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(path))
-        modules[name] = Module(name, path, is_package, len(text.splitlines()), _first_doc_line(tree))
+        modules[name] = Module(
+            name, path, is_package, len(text.splitlines()), _first_doc_line(tree)
+        )
         trees[name] = tree
     graph = Graph(package, modules)
     seen: set[tuple[str, str, str, int]] = set()
@@ -368,6 +370,7 @@ def text_report(graph: Graph, config: Config) -> str:
 def markdown(graph: Graph, config: Config) -> str:
     """The generated section of docs/architecture.md: module tree, layer graph, cycles."""
     out = [BEGIN, "", "### Modules", ""]
+
     def order(name: str) -> tuple[str, ...]:
         module = graph.modules[name]
         return module.path.parent.parts if module.is_package else module.path.parts
@@ -378,12 +381,18 @@ def markdown(graph: Graph, config: Config) -> str:
         label = f"`{module.path.parent.name}/`" if module.is_package else f"`{module.path.name}`"
         doc = f": {module.doc}" if module.doc else ""
         layer = _layer_name(name, config, graph)
-        out.append(f"{'  ' * depth}- {label} ({module.lines} lines, {layer}){doc}")
-    out += ["", "### Layer graph", "", "Dashed arrows point up a layer (allowlisted, to be moved)."]
+        lines = f"{module.lines} line{'' if module.lines == 1 else 's'}"
+        out.append(f"{'  ' * depth}- {label} ({lines}, {layer}){doc}")
+    out += [
+        "",
+        "### Layer graph",
+        "",
+        "Dashed arrows point up a layer (allowlisted, to be moved).",
+    ]
     out += ["", "```mermaid", "graph TD"]
     edges = layer_edges(graph, config.layers)
     for i, layer in enumerate(config.layers):
-        out.append(f"    L{i}[\"{layer.name}\"]")
+        out.append(f'    L{i}["{layer.name}"]')
     for (a, b), n in edges.items():
         arrow = "-.->" if b > a else "-->"
         out.append(f"    L{a} {arrow}|{n}| L{b}")
@@ -395,7 +404,10 @@ def markdown(graph: Graph, config: Config) -> str:
             if a == i
         ]
         out.append(f"{layer.name} -> {', '.join(targets) or '(nothing)'}")
-    out += ["```", "", "### Import cycles", ""]
+    out += ["```", "", "Upward imports today (allowlisted in pyproject.toml, to be moved):", ""]
+    for (importer, imported), kinds in sorted(upward_imports(graph, config.layers).items()):
+        out.append(f"- `{importer}` -> `{imported}` ({', '.join(sorted(kinds))})")
+    out += ["", "### Import cycles", ""]
     cyc = cycles(graph)
     for kind in cyc:
         comps = cyc[kind]
@@ -433,8 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         new = update_docs(old, markdown(graph, config))
         if args.check_docs:
             if new != old:
-                print(f"{DOCS.relative_to(ROOT)} is stale: run python tools/import_graph.py "
-                      "--write-docs")
+                print(
+                    f"{DOCS.relative_to(ROOT)} is stale: run python tools/import_graph.py "
+                    "--write-docs"
+                )
                 return 1
             return 0
         DOCS.write_text(new)
