@@ -1,0 +1,236 @@
+"""Running the PolyMNIST benchmark: the data, the coherence classifiers, the pixel
+reference, one fit and its evaluation, and :func:`run_benchmark` (resumable sweep,
+then ``table.csv``, the figures and the report)."""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neuromix.benchmarks.polymnist.figures import plot_figure2
+from neuromix.benchmarks.polymnist.report import _report
+from neuromix.benchmarks.polymnist.settings import PolyMNISTSetting, get_setting
+from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
+from neuromix.evaluation.sweep import run_sweep
+
+__all__ = ["run_benchmark"]
+
+
+# --------------------------------------------------------------------------- one fit
+def _fit_and_score(
+    method, beta, seed, *, setting, data, classifiers, device, progress
+) -> dict[str, float]:
+    from neuromix.training.estimator import MultimodalVAE
+
+    X_train, y_train, X_test, y_test = data
+    vae = MultimodalVAE(
+        method=method,
+        method_params=setting.method_params(method),
+        latent_dim=setting.latent_dim,
+        conv_width=setting.conv_width,
+        beta=float(beta),
+        likelihood={"name": "laplace", "scale": setting.laplace_scale},
+        epochs=setting.epochs,
+        batch_size=setting.batch_size,
+        lr=setting.lr,
+        validation_fraction=0.0,
+        seed=int(seed),
+        device=device,
+        progress=progress,
+    )
+    start = time.perf_counter()
+    vae.fit(X_train)
+    fitted = time.perf_counter()
+    # The probe's training latents: the first max_train tuples (the data come in a seeded
+    # random order), so that no more training tuples than the probe uses are encoded.
+    probe = slice(0, setting.max_train)
+    metrics = evaluate_multimodal(
+        vae,
+        {m: images[probe] for m, images in X_train.items()},
+        y_train[probe],
+        X_test,
+        y_test,
+        classifiers,
+        max_train=None,
+        seed=int(seed),
+    )
+    last = vae.history_.iloc[-1]
+    metrics.update(
+        {
+            "train_loss": float(last["loss"]),
+            "train_recon": float(last["recon"]),
+            "train_rate": float(last["rate"]),
+            "fit_seconds": fitted - start,
+            "eval_seconds": time.perf_counter() - fitted,
+        }
+    )
+    return metrics
+
+
+def _classifiers(out: Path, setting, X_test, y_test, *, device, progress):
+    """Coherence classifiers per modality: trained once, kept in ``out/classifiers``."""
+    from neuromix.datasets import translated_polymnist
+
+    folder = out / "classifiers"
+    summary_path = folder / "summary.json"
+    names = [f"m{m}" for m in range(setting.n_modalities)]
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        classifiers = {m: ImageClassifier.load(folder / f"{m}.pt", device=device) for m in names}
+        return classifiers, summary
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    # Real images of the training digits, at positions and on patches of their own
+    # (another data seed), many per digit: the classifier must not learn the VAE's
+    # training tuples by heart, and it needs varied positions.
+    X, y = translated_polymnist(
+        "train", setting.n_modalities, seed=setting.data_seed + 1, n=setting.classifier_n
+    )
+    classifiers, accuracy = {}, {}
+    for m in names:
+        clf = ImageClassifier(
+            epochs=setting.classifier_epochs,
+            width=setting.classifier_width,
+            seed=setting.data_seed,
+            device=device,
+            progress=progress,
+        ).fit(X[m], y)
+        clf.save(folder / f"{m}.pt")
+        classifiers[m] = clf
+        accuracy[m] = float(clf.score(X_test[m], y_test))
+    summary = {
+        "accuracy": accuracy,
+        "mean_accuracy": float(np.mean(list(accuracy.values()))),
+        "n_train_images": int(setting.classifier_n),
+        "epochs": int(setting.classifier_epochs),
+        "width": int(setting.classifier_width),
+        "seconds": time.perf_counter() - start,
+    }
+    summary_path.write_text(json.dumps(summary, indent=1))
+    return classifiers, summary
+
+
+def _pixel_reference(out: Path, setting, X_train, y_train, X_test, y_test) -> dict:
+    """The probe on the first ``latent_dim`` principal components of the pixels.
+
+    What a linear read-out gets from the images without any VAE: the floor a learned
+    latent should beat. Computed once, kept in ``out/pixel_reference.json``.
+    """
+    from sklearn.decomposition import PCA
+
+    from neuromix.evaluation.images import latent_probes
+
+    path = out / "pixel_reference.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    n = min(setting.max_train, len(y_train))
+    z_train, z_test = {}, {}
+    for m, images in X_train.items():
+        flat = np.asarray(images[:n], dtype=np.float32).reshape(n, -1)
+        pca = PCA(min(setting.latent_dim, *flat.shape), random_state=setting.data_seed)
+        z_train[m] = pca.fit_transform(flat)
+        z_test[m] = pca.transform(np.asarray(X_test[m], dtype=np.float32).reshape(len(y_test), -1))
+    accuracy = latent_probes(z_train, y_train[:n], z_test, y_test, max_train=None, seed=0)
+    reference = {
+        "accuracy": {m: float(accuracy.sel(modality=m)) for m in X_train},
+        "mean_accuracy": float(accuracy.mean()),
+        "n_components": int(pca.n_components_),
+    }
+    path.write_text(json.dumps(reference, indent=1))
+    return reference
+
+
+def _check_folder(out: Path, setting: PolyMNISTSetting) -> None:
+    path = out / "setting.json"
+    current = setting.to_dict()
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if {k: v for k, v in stored.items() if k != "name"} != {
+            k: v for k, v in current.items() if k != "name"
+        }:
+            changed = sorted(k for k in current if stored.get(k) != current[k] and k != "name")
+            raise ValueError(
+                f"{out} holds runs of another setting (differs in {', '.join(changed)}); "
+                "use another output folder or remove it"
+            )
+    else:
+        path.write_text(json.dumps(current, indent=1))
+
+
+def run_benchmark(
+    out,
+    setting="cpu",
+    *,
+    progress: bool = True,
+    device: str = "auto",
+    **overrides,
+) -> pd.DataFrame:
+    """Run (or resume) the translated PolyMNIST benchmark and write its report.
+
+    Parameters
+    ----------
+    out : str or path-like
+        Output folder. It records its setting in ``setting.json``; rerunning with the
+        same setting resumes (finished fits are not redone), another setting is refused.
+    setting : {"quick", "cpu", "paper"} or PolyMNISTSetting, default="cpu"
+    progress : bool, default=True
+        Progress bars over fits and epochs.
+    device : str, default="auto"
+        Torch device of every fit.
+    **overrides
+        Fields of :class:`PolyMNISTSetting` to change (e.g. ``epochs=1`` in tests).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit: ``method``, ``beta``, ``seed``, the metrics of
+        :func:`~neuromix.evaluation.images.evaluate_multimodal`, training loss and
+        timing; also written to ``out/table.csv``.
+    """
+    from neuromix.datasets import translated_polymnist
+
+    setting = get_setting(setting, **overrides)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_folder(out, setting)
+    X_train, y_train = translated_polymnist(
+        "train", setting.n_modalities, seed=setting.data_seed, n=setting.n_train
+    )
+    X_test, y_test = translated_polymnist(
+        "test", setting.n_modalities, seed=setting.data_seed, n=setting.n_test
+    )
+    classifiers, clf_summary = _classifiers(
+        out, setting, X_test, y_test, device=device, progress=progress
+    )
+    run_fn = partial(
+        _fit_and_score,
+        setting=setting,
+        data=(X_train, y_train, X_test, y_test),
+        classifiers=classifiers,
+        device=device,
+        progress=progress,
+    )
+    table = run_sweep(setting.grid(), run_fn, out, progress=progress)
+    table.to_csv(out / "table.csv", index=False)
+    reference = _pixel_reference(out, setting, X_train, y_train, X_test, y_test)
+    fig = plot_figure2(table, reference=reference["mean_accuracy"])
+    fig.savefig(out / "figure2.png", dpi=130)
+    fig7 = plot_figure2(table, x="recon_self", reference=reference["mean_accuracy"])
+    fig7.savefig(out / "figure7.png", dpi=130)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    plt.close(fig7)
+    info = {
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+        "classifiers": clf_summary,
+        "pixel_reference": reference,
+    }
+    (out / "polymnist.md").write_text(_report(setting, table, info))
+    return table
