@@ -59,6 +59,4 @@ def test_normal_use_raises_no_deprecation_warning():
         "assert 'neuromix.data.published' not in sys.modules\n"
         "assert 'neuromix.data.trial_info' not in sys.modules\n"
     )
-    subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "-c", code], check=True
-    )
+    subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], check=True)
