@@ -18,10 +18,10 @@ from neuromix.data import (
     bin_trials,
     from_arrays,
     from_xarray,
-    load_published,
     read_nwb,
     write_nwb,
 )
+from neuromix.datasets.odor_sequence import load_published
 from neuromix.evaluation.onset import response_onset
 from neuromix.io.persistence import load
 from neuromix.recordings import NeuralModel, fit

@@ -8,7 +8,8 @@ Two forms of data flow through it:
   ``("trial", "unit", "time")``, ``time`` = bin start relative to trial onset (s), label
   coords along ``trial`` (``odor``, ``correct``, ...) and attrs ``subject``,
   ``bin_size``, ``time_resolution``. :func:`bin_trials` makes it from a recording;
-  :func:`from_xarray` and :func:`load_published` accept data already binned.
+  :func:`from_xarray` accepts data already binned (the published rat arrays are read by
+  :func:`neuromix.load_published`, of :mod:`neuromix.datasets.odor_sequence`).
 
 Then :func:`sliding_windows` cuts windows (a view) and :func:`flatten_windows` gives the
 model's neuron-major input; :func:`select_trials`, :func:`split_trials` and
@@ -29,13 +30,14 @@ Examples
 (32, 20)
 """
 
+import importlib
+import warnings
+
 from neuromix.data.binning import bin_spikes, bin_trials
 from neuromix.data.ingest import collect_recordings, from_arrays, from_xarray
 from neuromix.data.nwb import NWBSpikeTimes, read_nwb, write_nwb
 from neuromix.data.pairing import pair_trials, select_trials, split_trials
-from neuromix.data.published import load_published
 from neuromix.data.recording import Recording
-from neuromix.data.trial_info import trial_table
 from neuromix.data.windows import flatten_windows, n_windows, sliding_windows
 
 __all__ = [
@@ -47,13 +49,31 @@ __all__ = [
     "flatten_windows",
     "from_arrays",
     "from_xarray",
-    "load_published",
     "n_windows",
     "pair_trials",
     "read_nwb",
     "select_trials",
     "sliding_windows",
     "split_trials",
-    "trial_table",
     "write_nwb",
 ]
+
+# Experiment code moved to neuromix.datasets.odor_sequence; these aliases stay one release.
+# Resolved on first use, so that importing neuromix.data does not import neuromix.datasets.
+_MOVED = {
+    "load_published": "neuromix.datasets.odor_sequence.published",
+    "trial_table": "neuromix.datasets.odor_sequence.trials",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(
+            f"neuromix.data.{name} is deprecated and will be removed in the next release; "
+            f"use {_MOVED[name].rsplit('.', 1)[0]}.{name}"
+            + (" or neuromix.load_published" if name == "load_published" else ""),
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'neuromix.data' has no attribute {name!r}")

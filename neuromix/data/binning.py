@@ -613,7 +613,7 @@ def bin_trials(
     data : Recording or xarray.DataArray
         A recording (spike times plus trials), or data already in the binned form
         (from :func:`~neuromix.data.from_xarray` or
-        :func:`~neuromix.data.load_published`), from which ``[start, stop)`` is
+        :func:`~neuromix.load_published`), from which ``[start, stop)`` is
         selected.
     start, stop : float
         Time range in seconds relative to each trial's onset (``start_time``): bins

@@ -95,7 +95,7 @@ def sliding_windows(
     counts : xarray.DataArray
         Binned counts with dims ``("trial", "unit", "time")``, as returned by
         :func:`~neuromix.data.bin_trials`, :func:`~neuromix.data.from_xarray` or
-        :func:`~neuromix.data.load_published`.
+        :func:`~neuromix.load_published`.
     window, step : float, default 0.1 and 0.01
         Window length and step in seconds, whole multiples of the bin size.
     start, stop : float, optional

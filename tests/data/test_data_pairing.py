@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from neuromix.data import from_arrays, pair_trials, select_trials, split_trials
-from neuromix.data.trial_info import trial_table
+from neuromix.datasets.odor_sequence import trial_table
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from neuromix.data.recording import Recording
-from neuromix.data.trial_info import trial_table
 from neuromix.datasets.odor_sequence import (
     load_trial_info,
     simulate_odor_sequence,
+    trial_table,
     write_odor_sequence_nwb,
 )
 
@@ -63,7 +63,7 @@ def odor_a_to_d(recording: Recording) -> np.ndarray:
 @pytest.mark.parametrize(("subject", "n_trials"), [(s, n) for s, (n, _, _) in RATS.items()])
 def test_load_trial_info_is_the_shipped_array(subject, n_trials):
     stem = "Superchris" if subject == "SuperChris" else subject
-    resource = importlib.resources.files("neuromix.datasets") / "_data"
+    resource = importlib.resources.files("neuromix.datasets.odor_sequence") / "_data"
     with (resource / f"{stem}_trial_info.npy").open("rb") as handle:
         expected = trial_table(np.load(handle))
     table = load_trial_info(subject)

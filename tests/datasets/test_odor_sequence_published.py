@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from neuromix.data import bin_trials, flatten_windows, load_published, sliding_windows
+from neuromix.data import bin_trials, flatten_windows, sliding_windows
+from neuromix.datasets.odor_sequence import load_published
 
 
 def _info(n_trials):
