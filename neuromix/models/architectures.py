@@ -1,6 +1,8 @@
 """Building every subject's encoder and decoder from the data shapes.
 
-Architectures are chosen by name per subject:
+Architectures are chosen by name per subject, from the registry :data:`ARCHITECTURES`
+(a new family, a subclass of :class:`Architecture`, is added with
+``@ARCHITECTURES.register``):
 
 ``"mlp"``
     The paper's spike network (DESIGN.md section 1). Encoder ``Linear(D, h1)-LReLU-
