@@ -119,7 +119,8 @@ def test_a_likelihood_registered_later_is_accepted():
 
     try:
         X, _ = nm.datasets.make_multiview(n_samples=60, seed=0)
-        vae = nm.MultimodalVAE(likelihood="squared", epochs=1, batch_size=32, progress=False).fit(X)
+        vae = nm.MultimodalVAE(likelihood="squared", epochs=1, batch_size=32, progress=False)
+        vae.fit(X)
         assert all(isinstance(lik, Squared) for lik in vae.module_.likelihoods)
     finally:
         LIKELIHOODS.unregister("squared")
