@@ -10,7 +10,7 @@ import inspect
 import numbers
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,18 +58,36 @@ class Interval:
 
 @dataclass(frozen=True)
 class Options:
-    """One of a fixed set of values."""
+    """One of a set of values: a fixed tuple, or a callable returning the current set.
 
-    values: tuple
+    With a callable (e.g. a registry's ``available``), the allowed values are looked up
+    each time a value is checked, so names registered after import are accepted.
+
+    Examples
+    --------
+    >>> names = ["a"]
+    >>> allowed = Options(lambda: tuple(names))
+    >>> allowed("b")
+    False
+    >>> names.append("b")
+    >>> allowed("b"), str(allowed)
+    (True, "one of 'a', 'b'")
+    """
+
+    values: tuple | Callable[[], Iterable]
+
+    def current(self) -> tuple:
+        """The allowed values now."""
+        return tuple(self.values()) if callable(self.values) else tuple(self.values)
 
     def __call__(self, value: Any) -> bool:
         try:
-            return value in self.values
+            return value in self.current()
         except TypeError:
             return False
 
     def __str__(self) -> str:
-        return "one of " + ", ".join(repr(v) for v in self.values)
+        return "one of " + ", ".join(repr(v) for v in self.current())
 
 
 @dataclass(frozen=True)

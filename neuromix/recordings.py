@@ -168,7 +168,7 @@ class NeuralModel(BaseEstimator):
 
     _parameter_constraints = {
         "subject_dim": Check(lambda v: isinstance(v, str) and v != "", "a non-empty string"),
-        "method": Options(available()),
+        "method": Options(available),
         "label": Check(lambda v: isinstance(v, str), "a trial label name"),
         "where": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a mapping")],
         "start": Check(

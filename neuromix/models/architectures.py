@@ -1,6 +1,8 @@
 """Building every subject's encoder and decoder from the data shapes.
 
-Architectures are chosen by name per subject:
+Architectures are chosen by name per subject, from the registry :data:`ARCHITECTURES`
+(a new family, a subclass of :class:`Architecture`, is added with
+``@ARCHITECTURES.register``):
 
 ``"mlp"``
     The paper's spike network (DESIGN.md section 1). Encoder ``Linear(D, h1)-LReLU-
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
+from neuromix._registry import Registry
 from neuromix.models.likelihoods import Categorical, Likelihood
 from neuromix.models.networks import (
     BatchedMLP,
@@ -35,9 +39,130 @@ from neuromix.models.networks import (
     TextEncoder,
 )
 
-__all__ = ["ARCHITECTURES", "SubjectStack", "build_networks", "resolve_architecture"]
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "SubjectStack",
+    "architectures",
+    "build_networks",
+    "resolve_architecture",
+]
 
-ARCHITECTURES = ("auto", "mlp", "image", "text")
+#: The network families by name (``"auto"`` is not one: it is resolved per subject by
+#: :func:`resolve_architecture`). A subclass of :class:`Architecture` is added with
+#: ``@ARCHITECTURES.register`` and is then accepted wherever an architecture name is.
+ARCHITECTURES = Registry("architecture")
+
+
+def architectures() -> tuple[str, ...]:
+    """The names an ``architecture`` may take: ``"auto"`` and the registered families.
+
+    Examples
+    --------
+    >>> architectures()
+    ('auto', 'mlp', 'image', 'text')
+    """
+    return ("auto", *ARCHITECTURES.available())
+
+
+class Architecture:
+    """A family of encoder/decoder pairs; subclasses set ``name`` and implement build.
+
+    ``batched`` families get all their subjects at once and return one module each for
+    the encoders and decoders, which take and return lists over those subjects with
+    flattened samples (as :class:`~neuromix.models.networks.BatchedMLP`); other families
+    are built per subject, as an encoder and a decoder of one subject's unflattened
+    samples.
+    """
+
+    name: ClassVar[str] = ""
+    batched: ClassVar[bool] = False
+
+    def check(self, shape: tuple[int, ...], likelihood: Likelihood, subject: str) -> None:
+        """Raise a ValueError naming the subject when the family cannot model the data."""
+
+    def build(
+        self,
+        shapes: Sequence[tuple[int, ...]],
+        param_shapes: Sequence[tuple[int, ...]],
+        likelihoods: Sequence[Likelihood],
+        latent_dim: int,
+        *,
+        hidden: Sequence[float | int],
+        conv_width: int,
+        max_padding: float,
+        generator: torch.Generator | None,
+    ) -> tuple[nn.Module, nn.Module]:
+        """Encoder (outputs ``2 * latent_dim``) and decoder (outputs the params)."""
+        raise NotImplementedError
+
+
+@ARCHITECTURES.register
+class MLP(Architecture):
+    """The paper's spike network; all MLP subjects share one batched module."""
+
+    name = "mlp"
+    batched = True
+
+    def build(self, shapes, param_shapes, likelihoods, latent_dim, **options):
+        enc_sizes, dec_sizes = [], []
+        for shape, param_shape in zip(shapes, param_shapes, strict=True):
+            d_in = math.prod(shape)
+            widths = _hidden_widths(options["hidden"], d_in)
+            enc_sizes.append([d_in, *widths, latent_dim, 2 * latent_dim])
+            dec_sizes.append([latent_dim, *widths[::-1], math.prod(param_shape)])
+        # The paper's encoder has an activation after the latent-sized layer too, which
+        # the head follows: that is what BatchedMLP does with the head as its last layer.
+        batched = {"max_padding": options["max_padding"], "generator": options["generator"]}
+        return BatchedMLP(enc_sizes, **batched), BatchedMLP(dec_sizes, **batched)
+
+
+def _is_image(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 3 and shape[1:] == (28, 28)
+
+
+@ARCHITECTURES.register
+class Image(Architecture):
+    """ResNet-style conv pair for (channels, 28, 28) images."""
+
+    name = "image"
+
+    def check(self, shape, likelihood, subject):
+        if not _is_image(shape):
+            raise ValueError(
+                f"subject {subject!r}: architecture 'image' needs (channels, 28, 28) "
+                f"samples, got {shape}; use architecture='mlp' for other shapes"
+            )
+
+    def build(self, shapes, param_shapes, likelihoods, latent_dim, **options):
+        (shape,), (param_shape,) = shapes, param_shapes
+        width = options["conv_width"]
+        return (
+            ImageEncoder(latent_dim, channels=shape[0], width=width),
+            ImageDecoder(latent_dim, channels=param_shape[0], width=width),
+        )
+
+
+@ARCHITECTURES.register
+class Text(Architecture):
+    """1-D conv pair for character codes (categorical likelihood)."""
+
+    name = "text"
+
+    def check(self, shape, likelihood, subject):
+        if len(shape) != 1 or not isinstance(likelihood, Categorical):
+            raise ValueError(
+                f"subject {subject!r}: architecture 'text' needs 1-D integer codes and a "
+                "categorical likelihood"
+            )
+
+    def build(self, shapes, param_shapes, likelihoods, latent_dim, **options):
+        (shape,), (likelihood,) = shapes, likelihoods
+        k, width = likelihood.n_classes, 2 * options["conv_width"]
+        return (
+            TextEncoder(latent_dim, n_symbols=k, length=shape[0], width=width),
+            TextDecoder(latent_dim, n_symbols=k, length=shape[0], width=width),
+        )
 
 
 class SubjectStack(nn.Module):
@@ -78,28 +203,19 @@ def resolve_architecture(
     name: str, shape: tuple[int, ...], likelihood: Likelihood, subject: str
 ) -> str:
     """The concrete architecture of one subject (``"auto"`` resolved), with checks."""
-    if name not in ARCHITECTURES:
-        raise ValueError(
-            f"subject {subject!r}: unknown architecture {name!r}; available: "
-            f"{', '.join(ARCHITECTURES)}"
-        )
     if name == "auto":
-        if len(shape) == 3 and shape[1:] == (28, 28):
+        if _is_image(shape):
             name = "image"
         elif len(shape) == 1 and isinstance(likelihood, Categorical):
             name = "text"
         else:
             name = "mlp"
-    if name == "image" and (len(shape) != 3 or shape[1:] != (28, 28)):
+    if name not in ARCHITECTURES:
         raise ValueError(
-            f"subject {subject!r}: architecture 'image' needs (channels, 28, 28) samples, "
-            f"got {shape}; use architecture='mlp' for other shapes"
+            f"subject {subject!r}: unknown architecture {name!r}; available: "
+            f"{', '.join(architectures())}"
         )
-    if name == "text" and (len(shape) != 1 or not isinstance(likelihood, Categorical)):
-        raise ValueError(
-            f"subject {subject!r}: architecture 'text' needs 1-D integer codes and a "
-            "categorical likelihood"
-        )
+    ARCHITECTURES.get(name).check(shape, likelihood, subject)
     return name
 
 
@@ -123,36 +239,37 @@ def build_networks(
     param_shapes = [
         tuple(lik.n_params(tuple(s))) for s, lik in zip(shapes, likelihoods, strict=True)
     ]
-    mlp = [m for m in range(n) if architectures[m] == "mlp"]
+    options = {
+        "hidden": hidden,
+        "conv_width": conv_width,
+        "max_padding": max_padding,
+        "generator": generator,
+    }
+    families = {name: ARCHITECTURES.get(name) for name in dict.fromkeys(architectures)}
     enc_parts, dec_parts = [], []
-    if mlp:
-        enc_sizes, dec_sizes = [], []
-        for m in mlp:
-            d_in = math.prod(shapes[m])
-            widths = _hidden_widths(hidden, d_in)
-            enc_sizes.append([d_in, *widths, latent_dim, 2 * latent_dim])
-            dec_sizes.append([latent_dim, *widths[::-1], math.prod(param_shapes[m])])
-        # The paper's encoder has an activation after the latent-sized layer too, which
-        # the head follows: that is what BatchedMLP does with the head as its last layer.
-        enc_parts.append(
-            (mlp, BatchedMLP(enc_sizes, max_padding=max_padding, generator=generator), True)
-        )
-        dec_parts.append(
-            (mlp, BatchedMLP(dec_sizes, max_padding=max_padding, generator=generator), True)
-        )
-    for m in range(n):
-        with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
-            convs = _conv_pair(
-                architectures[m],
-                shapes[m],
-                param_shapes[m],
-                likelihoods[m],
-                latent_dim,
-                conv_width,
-            )
-        if convs is None:
+    # Batched families first (one part each, in registration order), then one part per
+    # subject of the other families, in subject order.
+    for name in ARCHITECTURES:
+        if name not in families or not families[name].batched:
             continue
-        enc, dec = convs
+        idx = [m for m in range(n) if architectures[m] == name]
+        enc, dec = families[name].build(
+            [shapes[m] for m in idx],
+            [param_shapes[m] for m in idx],
+            [likelihoods[m] for m in idx],
+            latent_dim,
+            **options,
+        )
+        enc_parts.append((idx, enc, True))
+        dec_parts.append((idx, dec, True))
+    for m in range(n):
+        family = families[architectures[m]]
+        if family.batched:
+            continue
+        with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
+            enc, dec = family.build(
+                [shapes[m]], [param_shapes[m]], [likelihoods[m]], latent_dim, **options
+            )
         if generator is not None:
             _reinit(enc, generator)
             _reinit(dec, generator)
@@ -160,20 +277,6 @@ def build_networks(
         dec_parts.append(([m], ModuleStack([dec]), False))
     enc_shapes = [(2 * latent_dim,)] * n
     return SubjectStack(n, enc_parts, enc_shapes), SubjectStack(n, dec_parts, param_shapes)
-
-
-def _conv_pair(architecture, shape, param_shape, likelihood, latent_dim, width=32):
-    if architecture == "image":
-        return ImageEncoder(latent_dim, channels=shape[0], width=width), ImageDecoder(
-            latent_dim, channels=param_shape[0], width=width
-        )
-    if architecture == "text":
-        k = likelihood.n_classes
-        return (
-            TextEncoder(latent_dim, n_symbols=k, length=shape[0], width=2 * width),
-            TextDecoder(latent_dim, n_symbols=k, length=shape[0], width=2 * width),
-        )
-    return None
 
 
 def _reinit(module: nn.Module, generator: torch.Generator) -> None:

@@ -15,7 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from neuromix._registry import Registry
+
 __all__ = [
+    "LIKELIHOODS",
     "Bernoulli",
     "Categorical",
     "Gaussian",
@@ -27,6 +30,11 @@ __all__ = [
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+#: The likelihoods by name; a subclass of :class:`Likelihood` is added with
+#: ``@LIKELIHOODS.register`` (under its ``name``) and is then accepted wherever a
+#: likelihood name is.
+LIKELIHOODS = Registry("likelihood")
 
 
 class Likelihood:
@@ -65,6 +73,7 @@ def _flat_sum(t: Tensor) -> Tensor:
     return t.reshape(t.shape[0], -1).sum(dim=1)
 
 
+@LIKELIHOODS.register
 class Gaussian(Likelihood):
     """N(x; mu, scale^2) per feature; with fixed scale this is the squared error.
 
@@ -96,6 +105,7 @@ class Gaussian(Likelihood):
         return {"name": self.name, "scale": self.scale}
 
 
+@LIKELIHOODS.register
 class Laplace(Likelihood):
     """Laplace(x; mu, scale) per feature; scale 0.75 as in the paper's image experiments.
 
@@ -120,6 +130,7 @@ class Laplace(Likelihood):
         return {"name": self.name, "scale": self.scale}
 
 
+@LIKELIHOODS.register
 class Poisson(Likelihood):
     """Poisson spike counts with rate lambda = link(eta) of the decoder output eta.
 
@@ -186,6 +197,7 @@ class Poisson(Likelihood):
         return {"name": self.name, "link": self.link}
 
 
+@LIKELIHOODS.register
 class Bernoulli(Likelihood):
     """Bernoulli per feature (binary or [0, 1] data); the decoder outputs logits."""
 
@@ -202,6 +214,7 @@ class Bernoulli(Likelihood):
             raise ValueError(f"subject {subject!r}: likelihood 'bernoulli' needs values in [0, 1]")
 
 
+@LIKELIHOODS.register
 class Categorical(Likelihood):
     """Categorical symbols (e.g. characters); data are integer codes ``(n, *shape)``.
 
@@ -245,20 +258,15 @@ class Categorical(Likelihood):
         return {"name": self.name, "n_classes": self.n_classes}
 
 
-_LIKELIHOODS: dict[str, type[Likelihood]] = {
-    cls.name: cls for cls in (Gaussian, Laplace, Poisson, Bernoulli, Categorical)
-}
-
-
 def likelihoods() -> tuple[str, ...]:
-    """Names of the available likelihoods.
+    """Names of the registered likelihoods, in registration order.
 
     Examples
     --------
     >>> likelihoods()
     ('gaussian', 'laplace', 'poisson', 'bernoulli', 'categorical')
     """
-    return tuple(_LIKELIHOODS)
+    return LIKELIHOODS.available()
 
 
 def get_likelihood(spec: str | dict | Likelihood) -> Likelihood:
@@ -268,6 +276,10 @@ def get_likelihood(spec: str | dict | Likelihood) -> Likelihood:
     --------
     >>> get_likelihood({"name": "laplace", "scale": 0.5})
     Laplace(scale=0.5)
+    >>> get_likelihood("gamma")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown likelihood 'gamma'; available: gaussian, laplace, poisson, ...
     """
     if isinstance(spec, Likelihood):
         return spec
@@ -275,6 +287,4 @@ def get_likelihood(spec: str | dict | Likelihood) -> Likelihood:
     if isinstance(spec, dict):
         options = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")
-    if spec not in _LIKELIHOODS:
-        raise ValueError(f"unknown likelihood {spec!r}; available: {', '.join(likelihoods())}")
-    return _LIKELIHOODS[spec](**options)
+    return LIKELIHOODS.get(spec, **options)

@@ -1,32 +1,33 @@
-"""The registry of aggregation/prior methods, chosen by name."""
+"""The registry of aggregation/prior methods, chosen by name.
+
+A thin public face of :data:`neuromix.models.methods.base.METHODS` (a
+:class:`neuromix._registry.Registry`); importing :mod:`neuromix.models.methods` fills it
+with the built-in methods.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from neuromix.models.methods import METHODS, Method
 
-if TYPE_CHECKING:
-    from neuromix.models.methods.base import Method
-
-__all__ = ["available", "get_method", "register"]
-
-_METHODS: dict[str, type[Method]] = {}
+__all__ = ["available", "get_method", "register", "unregister"]
 
 
 def register(cls: type[Method]) -> type[Method]:
-    """Class decorator adding a method to the registry under ``cls.name``."""
-    if not cls.name or cls.name in _METHODS:
-        raise ValueError(f"method name {cls.name!r} is empty or already registered")
-    _METHODS[cls.name] = cls
-    return cls
+    """Class decorator adding a method to the registry under ``cls.name``.
+
+    The name is accepted everywhere a method name is (``MultimodalVAE(method=...)``,
+    ``nm.fit(..., method=...)``) from then on.
+    """
+    return METHODS.register(cls)
 
 
-def _load_builtin() -> None:
-    # Importing the modules runs their @register decorators, in the paper's order.
-    from neuromix.models.methods import avg, independent, mmvm, moe, mopoe, poe  # noqa: F401
+def unregister(name: str) -> type[Method]:
+    """Remove a registered method; returns its class."""
+    return METHODS.unregister(name)
 
 
 def available() -> tuple[str, ...]:
-    """Names of the registered methods.
+    """Names of the registered methods, in registration order.
 
     Examples
     --------
@@ -34,9 +35,7 @@ def available() -> tuple[str, ...]:
     >>> nm.models.available()
     ('independent', 'avg', 'poe', 'moe', 'mopoe', 'mmvm')
     """
-    _load_builtin()
-    order = ("independent", "avg", "poe", "moe", "mopoe", "mmvm")
-    return tuple(sorted(_METHODS, key=lambda n: (order.index(n) if n in order else 99, n)))
+    return METHODS.available()
 
 
 def get_method(method: str | Method, **options) -> Method:
@@ -46,17 +45,17 @@ def get_method(method: str | Method, **options) -> Method:
     --------
     >>> get_method("mmvm", estimator="mc")
     MMVM(estimator='mc', n_samples=1, alpha=0.0, anneal_epochs=0)
+    >>> get_method("nope")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown method 'nope'; available: independent, avg, poe, moe, mopoe, mmvm
     """
-    from neuromix.models.methods.base import Method
-
     if isinstance(method, Method):
         if options:
             raise ValueError("method options can only be given with a method name")
         return method
-    _load_builtin()
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"unknown method {method!r}; available: {', '.join(available())}")
+    cls = METHODS.lookup(method)
     try:
-        return _METHODS[method](**options)
+        return cls(**options)
     except TypeError as err:
         raise ValueError(f"method {method!r}: invalid options {sorted(options)}: {err}") from None

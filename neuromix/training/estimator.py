@@ -25,7 +25,7 @@ from neuromix._validation import (
     check_params,
     check_subject_arrays,
 )
-from neuromix.models.architectures import ARCHITECTURES, build_networks, resolve_architecture
+from neuromix.models.architectures import architectures, build_networks, resolve_architecture
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
@@ -160,7 +160,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "method": [Options(available()), Check(lambda v: isinstance(v, Method), "a Method")],
+        "method": [Options(available), Check(lambda v: isinstance(v, Method), "a Method")],
         "method_params": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a dict")],
         "latent_dim": Interval(int, 1),
         "beta": Interval(float, 0.0),
@@ -169,7 +169,7 @@ class MultimodalVAE(TransformerMixin, BaseEstimator):
             lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
         ),
         "architecture": [
-            Options(ARCHITECTURES),
+            Options(architectures),
             Check(lambda v: isinstance(v, Mapping), "a mapping"),
         ],
         "hidden": Check(

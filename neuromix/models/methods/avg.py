@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from neuromix.models.gaussian import average
 from neuromix.models.methods._common import joint_component_plan
-from neuromix.models.methods.base import Method
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method
 
 __all__ = ["Avg"]
 
 
-@register
+@METHODS.register
 class Avg(Method):
     """Joint posterior N(mean_m mu_m, mean_m sigma_m^2) of the present subjects.
 

@@ -32,7 +32,14 @@ from typing import ClassVar
 
 from torch import Tensor
 
-__all__ = ["Method", "Plan"]
+from neuromix._registry import Registry
+
+__all__ = ["METHODS", "Method", "Plan"]
+
+#: The methods by name. Each method module adds its class with ``@METHODS.register``;
+#: :mod:`neuromix.models.methods` imports them all (in the paper's order), and
+#: :mod:`neuromix.models.registry` is the public face of this registry.
+METHODS = Registry("method")
 
 
 @dataclass(frozen=True)

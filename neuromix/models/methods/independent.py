@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from neuromix.models.gaussian import kl_standard_normal, mixture_moments
 from neuromix.models.methods._common import own_component_plan
-from neuromix.models.methods.base import Method
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method
 
 __all__ = ["Independent"]
 
 
-@register
+@METHODS.register
 class Independent(Method):
     """Independent VAEs: rate sum_m KL(q_m || N(0, I)); each subject decodes its own z_m.
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from neuromix.models.gaussian import mixture_kl_mc, mixture_kl_pairwise, mixture_moments
 from neuromix.models.methods._common import own_component_plan
-from neuromix.models.methods.base import Method
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method
 
 __all__ = ["MMVM"]
 
 _ESTIMATORS = ("pairwise", "mc")
 
 
-@register
+@METHODS.register
 class MMVM(Method):
     """Multimodal variational mixture-of-experts prior VAE.
 

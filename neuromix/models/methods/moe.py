@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from neuromix.models.gaussian import mixture_moments
 from neuromix.models.methods._common import stratified_plan
-from neuromix.models.methods.base import Method
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method
 
 __all__ = ["MoE"]
 
 
-@register
+@METHODS.register
 class MoE(Method):
     """Mixture of experts 1/M sum_m q_m.
 

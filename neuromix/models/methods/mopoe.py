@@ -6,8 +6,7 @@ import torch
 
 from neuromix.models.gaussian import mixture_moments, subsets
 from neuromix.models.methods._common import stratified_plan
-from neuromix.models.methods.base import Method
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method
 
 __all__ = ["MoPoE", "subset_posteriors"]
 
@@ -29,7 +28,7 @@ def subset_posteriors(mu, logvar, mask, prior_expert: bool = False):
     return weighted / total, -torch.log(total), valid
 
 
-@register
+@METHODS.register
 class MoPoE(Method):
     """Mixture of the PoE posteriors of all 2^M - 1 non-empty subsets.
 

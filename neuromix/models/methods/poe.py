@@ -6,13 +6,12 @@ import torch
 
 from neuromix.models.gaussian import kl_standard_normal, product_of_experts
 from neuromix.models.methods._common import joint_component_plan
-from neuromix.models.methods.base import Method, Plan
-from neuromix.models.registry import register
+from neuromix.models.methods.base import METHODS, Method, Plan
 
 __all__ = ["PoE"]
 
 
-@register
+@METHODS.register
 class PoE(Method):
     """Product of experts, with an N(0, I) expert by default.
 
