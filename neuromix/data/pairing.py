@@ -97,7 +97,14 @@ def split_trials(
             positions, test_size=test_size, stratify=labels, random_state=seed
         )
     except ValueError as error:
-        raise ValueError(f"{pre}split_trials: {error}") from None
+        advice = ""
+        if labels is not None:
+            advice = (
+                f" ({len(table)} trials, {len(set(labels))} {stratify} conditions: every "
+                "condition needs a trial on each side; raise test_size, use more trials or "
+                "fewer conditions)"
+            )
+        raise ValueError(f"{pre}split_trials: {error}{advice}") from None
     mask = np.zeros(len(table), dtype=bool)
     mask[test] = True
     return mask
