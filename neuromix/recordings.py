@@ -35,6 +35,7 @@ from neuromix.data.windows import n_windows as count_windows
 from neuromix.evaluation.alignment import centroid_distances
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
 from neuromix.evaluation.onset import _training_onsets
+from neuromix.io.persistence import register_model_class
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import RATE_SCALES
@@ -60,6 +61,7 @@ def _start_spec(value) -> bool:
     return _is_auto(value) or _scalar_or_mapping(value)
 
 
+@register_model_class
 class NeuralModel(BaseEstimator):
     """A multimodal VAE fitted to windows of several subjects' recordings.
 
@@ -871,16 +873,30 @@ class NeuralModel(BaseEstimator):
     def to_nwb(self, paths=None, *, out_dir=None, overwrite: bool = False):
         """Write each subject's latents into its NWB file.
 
-        See :func:`neuromix.io.nwb.export_latents`.
+        See :func:`neuromix.io.nwb.write_latents`.
         """
-        from neuromix.io.nwb import export_latents
+        from neuromix.io.nwb import write_latents
 
         if not isinstance(overwrite, bool):
             raise TypeError(f"overwrite: expected True or False, got {overwrite!r}")
+        self._check_fitted()
         if isinstance(paths, Mapping):
-            self._check_fitted()
             _check_nwb_paths(paths, self.subjects_)
-        return export_latents(self, paths, out_dir=out_dir, overwrite=overwrite)
+        return write_latents(
+            self.latents(),
+            {s: self.sources_.get(s) for s in self.subjects_},
+            paths,
+            subject_dim=self.subject_dim,
+            method=self.method,
+            beta=self.beta,
+            window=self.window,
+            bin_size=self.bin_size,
+            step=self.step,
+            spans={s: (self.starts_[s], self.stops_[s]) for s in self.subjects_},
+            params=self.get_params(deep=False),
+            out_dir=out_dir,
+            overwrite=overwrite,
+        )
 
     def save(self, path, *, overwrite: bool = False):
         """Save weights, binned counts and a plain JSON config (no pickle).
@@ -990,7 +1006,7 @@ def _check_nwb_paths(paths: Mapping, subjects) -> None:
 
     import h5py
 
-    from neuromix.data.nwb import _check_nwb_file
+    from neuromix.io.nwb.read import _check_nwb_file
 
     for s, path in paths.items():
         if str(s) not in subjects or not isinstance(path, str | Path):

@@ -3,7 +3,7 @@
 Two forms of data flow through it:
 
 - a :class:`Recording` per subject (spike times plus a trial table), from
-  :func:`from_arrays` or :func:`read_nwb`;
+  :func:`from_arrays` or :func:`neuromix.read_nwb` (of :mod:`neuromix.io.nwb`);
 - the **binned form**: an :class:`xarray.DataArray` of counts with dims
   ``("trial", "unit", "time")``, ``time`` = bin start relative to trial onset (s), label
   coords along ``trial`` (``odor``, ``correct``, ...) and attrs ``subject``,
@@ -35,13 +35,11 @@ import warnings
 
 from neuromix.data.binning import bin_spikes, bin_trials
 from neuromix.data.ingest import collect_recordings, from_arrays, from_xarray
-from neuromix.data.nwb import NWBSpikeTimes, read_nwb, write_nwb
 from neuromix.data.pairing import pair_trials, select_trials, split_trials
 from neuromix.data.recording import Recording
 from neuromix.data.windows import flatten_windows, n_windows, sliding_windows
 
 __all__ = [
-    "NWBSpikeTimes",
     "Recording",
     "bin_spikes",
     "bin_trials",
@@ -51,11 +49,9 @@ __all__ = [
     "from_xarray",
     "n_windows",
     "pair_trials",
-    "read_nwb",
     "select_trials",
     "sliding_windows",
     "split_trials",
-    "write_nwb",
 ]
 
 # Experiment code moved to neuromix.datasets.odor_sequence; these aliases stay one release.
@@ -63,6 +59,12 @@ __all__ = [
 _MOVED = {
     "load_published": "neuromix.datasets.odor_sequence.published",
     "trial_table": "neuromix.datasets.odor_sequence.trials",
+}
+# NWB reading and writing moved to neuromix.io.nwb (io owns every file format).
+_MOVED_TO_IO = {
+    "NWBSpikeTimes": "neuromix.io.nwb.read",
+    "read_nwb": "neuromix.io.nwb.read",
+    "write_nwb": "neuromix.io.nwb.write",
 }
 
 
@@ -76,4 +78,13 @@ def __getattr__(name: str):
             stacklevel=2,
         )
         return getattr(importlib.import_module(_MOVED[name]), name)
+    if name in _MOVED_TO_IO:
+        top = "" if name == "NWBSpikeTimes" else f"neuromix.{name} or "
+        warnings.warn(
+            f"neuromix.data.{name} is deprecated and will be removed in the next release; "
+            f"use {top}neuromix.io.nwb.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED_TO_IO[name]), name)
     raise AttributeError(f"module 'neuromix.data' has no attribute {name!r}")

@@ -32,6 +32,7 @@ __all__ = [
     "FORMAT_VERSION",
     "load",
     "read_checkpoint",
+    "register_model_class",
     "save_checkpoint",
     "save_model",
     "write_atomic",
@@ -45,19 +46,26 @@ CHECKPOINT_FORMAT_VERSION = 1
 _CHECKPOINT_MAGIC = "neuromix-checkpoint"
 
 
-def _jsonable_params(params: dict) -> dict:
-    from neuromix.models.likelihoods import Likelihood
-    from neuromix.models.methods.base import Method
+def _configurable(value) -> bool:
+    """A method or likelihood object: has a ``name`` and a ``config()`` (duck-typed, so
+    that io imports no model code)."""
+    return (
+        not isinstance(value, type)
+        and isinstance(getattr(value, "name", None), str)
+        and callable(getattr(value, "config", None))
+    )
 
+
+def _jsonable_params(params: dict) -> dict:
     out = {}
     for key, value in params.items():
-        if isinstance(value, Method):
+        if key == "method" and _configurable(value):
             value = value.name
             out["method_params"] = params["method"].config()
-        elif isinstance(value, Likelihood):
+        elif _configurable(value):
             value = value.config()
         elif isinstance(value, dict):
-            value = {k: (v.config() if isinstance(v, Likelihood) else v) for k, v in value.items()}
+            value = {k: (v.config() if _configurable(v) else v) for k, v in value.items()}
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, torch.device | os.PathLike):
@@ -195,17 +203,23 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in a model config")
 
 
-def _classes() -> dict:
-    from neuromix.training.estimator import MultimodalVAE
+#: The classes :func:`load` rebuilds, by class name; filled by :func:`register_model_class`.
+_MODEL_CLASSES: dict[str, type] = {}
 
-    classes = {"MultimodalVAE": MultimodalVAE}
-    try:
-        from neuromix.recordings import NeuralModel
 
-        classes["NeuralModel"] = NeuralModel
-    except ImportError:  # pragma: no cover - the recordings layer is optional here
-        pass
-    return classes
+def register_model_class(cls: type) -> type:
+    """Class decorator: let :func:`load` rebuild saved instances of ``cls``.
+
+    ``cls`` needs ``_get_state()`` (for :func:`save_model`) and a classmethod
+    ``_from_state(config, tensors, device=...)``; files name it by ``cls.__name__``.
+    The estimators register themselves where they are defined, so io imports none of
+    them; ``import neuromix`` registers :class:`~neuromix.MultimodalVAE` and
+    :class:`~neuromix.NeuralModel`.
+    """
+    if not isinstance(cls, type) or not callable(getattr(cls, "_from_state", None)):
+        raise TypeError(f"register_model_class: expected a class with _from_state, got {cls!r}")
+    _MODEL_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def load(path, *, device: str = "auto"):
@@ -254,8 +268,7 @@ def load(path, *, device: str = "auto"):
             f"{version}; this neuromix ({__version__}) reads format {FORMAT_VERSION}. {advice}"
         )
     tensors = _load_tensors(path, raw)
-    classes = _classes()
-    cls = classes.get(config.get("class"))
+    cls = _MODEL_CLASSES.get(config.get("class"))
     if cls is None:
         raise ValueError(f"{path}: unknown model class {config.get('class')!r}")
     try:

@@ -25,6 +25,7 @@ from neuromix._validation import (
     check_params,
     check_subject_arrays,
 )
+from neuromix.io.persistence import register_model_class
 from neuromix.models.architectures import architectures, build_networks, resolve_architecture
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
@@ -47,6 +48,7 @@ def _is_spec(value) -> bool:
     return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
 
 
+@register_model_class
 class MultimodalVAE(TransformerMixin, BaseEstimator):
     """Multimodal VAE over paired samples of several subjects (modalities).
 

@@ -345,7 +345,7 @@ def test_odor_information_peaks_later_for_mitt_than_for_barat(rats):
 
 
 def test_write_odor_sequence_nwb_round_trips(tmp_path, tiny):
-    nwb = pytest.importorskip("neuromix.data.nwb")
+    nwb = pytest.importorskip("neuromix.io.nwb")
     chosen = {name: tiny[name] for name in ("Barat", "SuperChris")}
     paths = write_odor_sequence_nwb(chosen, tmp_path / "rats")
     assert {k: p.name for k, p in paths.items()} == {

@@ -1,6 +1,6 @@
 """Write simulated (or any) rats of the odor-sequence experiment to one NWB file each.
 
-Only the public :func:`neuromix.data.write_nwb` is used.
+Only the public :func:`neuromix.write_nwb` is used.
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from neuromix.data import Recording, write_nwb
+from neuromix.data import Recording
+from neuromix.io.nwb import write_nwb
 
 __all__ = ["write_odor_sequence_nwb"]
 

@@ -1,4 +1,7 @@
-"""Write the latents of a fitted :class:`~neuromix.NeuralModel` back into NWB files.
+"""Write latents (an :class:`xarray.DataArray`, one row per window) back into NWB files.
+
+:meth:`neuromix.NeuralModel.to_nwb` calls :func:`write_latents` with its latents and the
+settings of its fit; this module knows nothing of models.
 
 Each subject's file gets, in a processing module ``"neuromix"``:
 
@@ -18,6 +21,7 @@ place only once every subject's copy has been written (:mod:`neuromix._atomic`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -29,18 +33,16 @@ from typing import Any
 import h5py
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from neuromix._atomic import Transaction, check_writable
+from neuromix._atomic import Transaction
 from neuromix._version import __version__
 from neuromix.data.binning import _prefix
+from neuromix.io.nwb._layout import MODULE_NAME
+from neuromix.io.nwb._layout import TRIAL_ID as _TRIAL_ID
+from neuromix.io.nwb._targets import _ELSEWHERE, _check_target, _targets
 
-__all__ = ["MODULE_NAME", "export_latents"]
-
-#: Name of the processing module that holds the latents.
-MODULE_NAME = "neuromix"
-
-# The trials column read_nwb/write_nwb use for non-integer trial ids.
-_TRIAL_ID = "trial_id"
+__all__ = ["MODULE_NAME", "Fit", "write_latents"]
 _MODULE_HEADER = (
     "Latents of multimodal VAEs fitted with neuromix to the spike trains of this file (and, "
     "for joint methods, of other subjects). Per method: a TimeSeries latents_<method> "
@@ -53,100 +55,32 @@ def _names(method: str) -> tuple[str, str]:
     return f"latents_{method}", f"latent_windows_{method}"
 
 
-def _targets(model, paths, out_dir) -> dict[str, tuple[Path, Path]]:
-    """Source file and destination of each subject, checked before anything is written."""
-    subjects = model.subjects_
-    if paths is None:
-        paths = {}
-    if not isinstance(paths, Mapping):
-        raise TypeError(
-            "paths must be a mapping subject -> NWB file, e.g. "
-            f"{{{subjects[0]!r}: 'file.nwb'}}; got {type(paths).__name__}"
-        )
-    unknown = [s for s in paths if str(s) not in subjects]
-    if unknown:
-        raise ValueError(
-            f"paths: subject {unknown[0]!r} was not fitted; fitted subjects: "
-            f"{', '.join(map(repr, subjects))}"
-        )
-    given = {str(s): p for s, p in paths.items()}
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"out_dir: {out} is not a folder")
-    targets = {}
-    for s in subjects:
-        if s in given:
-            source = Path(given[s])
-            if not source.is_file():
-                raise FileNotFoundError(f"{_prefix(s)}{source}: no such file")
-        else:
-            source = _source_file(s, model.sources_.get(s))
-        targets[s] = (source, source if out is None else out / source.name)
-    seen: dict[Path, str] = {}
-    for s, (_, destination) in targets.items():
-        key = destination.resolve()
-        if key in seen:
-            raise ValueError(
-                f"subjects {seen[key]!r} and {s!r} would both be written to {destination}; "
-                "give each subject its own file"
-            )
-        seen[key] = s
-    return targets
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """The settings of the fit that produced the latents, for names and descriptions."""
+
+    subjects: tuple[str, ...]
+    subject_dim: str
+    method: str
+    beta: float
+    latent_dim: int
+    window: float
+    bin_size: float
+    step: float
+    spans: Mapping[str, tuple[float, float]]
+    params: Mapping[str, Any]
 
 
-def _source_file(subject: str, source: str | None) -> Path:
-    """The NWB file a subject was read from, or an error saying how to give one."""
-    pre = _prefix(subject)
-    fix = (
-        f"pass paths={{{subject!r}: file}}, e.g. after writing the recording with "
-        "neuromix.write_nwb(recording, file)"
-    )
-    if source is not None and Path(source).is_file():
-        return Path(source)
-    if source is not None and Path(source).suffix.lower() == ".nwb":
-        raise FileNotFoundError(
-            f"{pre}{source}, the file the model was fitted from, no longer exists; {fix}"
-        )
-    # The recording's metadata["source"] names where in-memory data came from (e.g.
-    # "simulate_odor_sequence"), when it does not name a file.
-    origin = "data in memory" if source is None else f"data in memory ({source})"
-    raise ValueError(
-        f"{pre}no NWB file to write the latents to: the model was fitted on {origin}; {fix}"
-    )
+def _joint(fit: Fit) -> str:
+    return "independently" if fit.method == "independent" else "jointly"
 
 
-#: How to write elsewhere, in the messages of a read-only file or folder or a full disk.
-_ELSEWHERE = "or write the files to another folder with out_dir=..."
-
-
-def _check_target(subject, source, destination, names, overwrite) -> None:
-    """Refuse a read-only destination, and existing latents (and an existing file in
-    ``out_dir``) unless ``overwrite``."""
-    pre = _prefix(subject)
-    check_writable(destination, label=pre, elsewhere=_ELSEWHERE)
-    if overwrite:
-        return
-    if destination.exists() and destination.resolve() != source.resolve():
-        raise FileExistsError(f"{pre}{destination} exists; pass overwrite=True to replace it")
-    with h5py.File(source, "r") as file:
-        for name in names:
-            location = f"processing/{MODULE_NAME}/{name}"
-            if location in file:
-                raise FileExistsError(
-                    f"{pre}{source} already holds {location}; pass overwrite=True to replace it"
-                )
-
-
-def _joint(model) -> str:
-    return "independently" if model.method == "independent" else "jointly"
-
-
-def _module_description(model) -> str:
-    joint = _joint(model)
+def _module_description(fit: Fit) -> str:
+    joint = _joint(fit)
     line = (
-        f"{_names(model.method)[0]}: neuromix {__version__}, method {model.method}, "
-        f"beta {model.beta:g}, latent_dim {model.latent_dim}, {len(model.subjects_)} "
-        f"{model.subject_dim}s modelled {joint} ({', '.join(model.subjects_)})"
+        f"{_names(fit.method)[0]}: neuromix {__version__}, method {fit.method}, "
+        f"beta {fit.beta:g}, latent_dim {fit.latent_dim}, {len(fit.subjects)} "
+        f"{fit.subject_dim}s modelled {joint} ({', '.join(fit.subjects)})"
     )
     return f"{_MODULE_HEADER}\n{line}"
 
@@ -210,8 +144,8 @@ def _trial_rows(subject, path, trials, trial_ids, onsets) -> np.ndarray:
     return rows
 
 
-def _subject_latents(model, latents, subject) -> dict[str, np.ndarray]:
-    mask = np.asarray(latents[model.subject_dim].values == subject)
+def _subject_latents(fit: Fit, latents, subject) -> dict[str, np.ndarray]:
+    mask = np.asarray(latents[fit.subject_dim].values == subject)
     out = {
         "mean": np.asarray(latents.values[mask]),
         "trial": np.asarray(latents["trial"].values[mask]),
@@ -224,14 +158,14 @@ def _subject_latents(model, latents, subject) -> dict[str, np.ndarray]:
     return out
 
 
-def _add_latents(io, subject, path, model, values, description) -> None:
+def _add_latents(io, subject, path, fit: Fit, values, description) -> None:
     """Build the TimeSeries and the window table of one subject and write them."""
     from hdmf.common import DynamicTableRegion, ElementIdentifiers, VectorData, VectorIndex
     from pynwb import TimeSeries
     from pynwb.base import TimeSeriesReference, TimeSeriesReferenceVectorData
     from pynwb.epoch import TimeIntervals
 
-    series_name, table_name = _names(model.method)
+    series_name, table_name = _names(fit.method)
     nwbfile = io.read()
     pre = _prefix(subject)
     file_subject = nwbfile.subject.subject_id if nwbfile.subject is not None else None
@@ -243,25 +177,25 @@ def _add_latents(io, subject, path, model, values, description) -> None:
     rows = _trial_rows(subject, path, nwbfile.trials, values["trial"], values.get("onset"))
     onsets = np.asarray(nwbfile.trials["start_time"].data[:], dtype=np.float64)[rows]
     starts = onsets + values["time"]
-    centres = starts + model.window / 2
+    centres = starts + fit.window / 2
     order = np.argsort(centres, kind="stable")
     n = order.size
-    s0, s1 = model.starts_[subject], model.stops_[subject]
+    s0, s1 = fit.spans[subject]
     series = TimeSeries(
         name=series_name,
         description=(
-            f"Posterior means of the {model.latent_dim}-dimensional latent of "
-            f"{model.subject_dim} {subject}, encoded from windows of {model.window * 1e3:g} ms "
-            f"of spike counts in {model.bin_size * 1e3:g} ms bins, cut every "
-            f"{model.step * 1e3:g} ms from {s0:g} s to {s1:g} s after each trial's onset. "
+            f"Posterior means of the {fit.latent_dim}-dimensional latent of "
+            f"{fit.subject_dim} {subject}, encoded from windows of {fit.window * 1e3:g} ms "
+            f"of spike counts in {fit.bin_size * 1e3:g} ms bins, cut every "
+            f"{fit.step * 1e3:g} ms from {s0:g} s to {s1:g} s after each trial's onset. "
             "Each row is one window; timestamps are the window centres (trial start_time + "
-            f"window start + {model.window / 2:g} s), rows sorted by time. Row i is described "
+            f"window start + {fit.window / 2:g} s), rows sorted by time. Row i is described "
             f"by row i of {table_name} (trial, window, train/test split). Method "
-            f"{model.method}, beta {model.beta:g}, fitted {_joint(model)} on "
-            f"{', '.join(model.subjects_)} with neuromix {__version__}."
+            f"{fit.method}, beta {fit.beta:g}, fitted {_joint(fit)} on "
+            f"{', '.join(fit.subjects)} with neuromix {__version__}."
         ),
         comments="neuromix NeuralModel parameters: "
-        + json.dumps(model.get_params(deep=False), default=str, sort_keys=True),
+        + json.dumps(dict(fit.params), default=str, sort_keys=True),
         data=values["mean"][order],
         unit="a.u.",
         timestamps=centres[order],
@@ -275,8 +209,8 @@ def _add_latents(io, subject, path, model, values, description) -> None:
         ),
         VectorData(
             name="stop_time",
-            description=f"end of the window (start_time + {model.window:g} s), in seconds",
-            data=starts[order] + model.window,
+            description=f"end of the window (start_time + {fit.window:g} s), in seconds",
+            data=starts[order] + fit.window,
         ),
         DynamicTableRegion(
             name="trial",
@@ -333,21 +267,30 @@ def _add_latents(io, subject, path, model, values, description) -> None:
     io.write(nwbfile)
 
 
-def _write_one(subject, source, tmp, *, model, latents, names, description) -> None:
+def _write_one(subject, source, tmp, *, fit, latents, names, description) -> None:
     from pynwb import NWBHDF5IO
 
     # The content only: the destination's mode is set when the copy is moved into place.
     shutil.copyfile(source, tmp)
     _prepare_copy(tmp, names, description)
-    values = _subject_latents(model, latents, subject)
+    values = _subject_latents(fit, latents, subject)
     with NWBHDF5IO(str(tmp), "a") as io:
-        _add_latents(io, subject, source, model, values, description)
+        _add_latents(io, subject, source, fit, values, description)
 
 
-def export_latents(
-    model: Any,
+def write_latents(
+    latents: xr.DataArray,
+    sources: Mapping[str, str | os.PathLike | None],
     paths: Mapping[str, str | os.PathLike] | None = None,
     *,
+    subject_dim: str,
+    method: str,
+    beta: float,
+    window: float,
+    bin_size: float,
+    step: float,
+    spans: Mapping[str, tuple[float, float]],
+    params: Mapping[str, Any] | None = None,
     out_dir: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> dict[str, Path]:
@@ -355,12 +298,28 @@ def export_latents(
 
     Parameters
     ----------
-    model : NeuralModel
-        A fitted model.
+    latents : xarray.DataArray
+        Posterior means, dims ``("sample", "latent")``, with per-sample coords
+        ``subject_dim``, ``trial``, ``window``, ``time`` (window start relative to the
+        trial onset, s), ``split`` ("train"/"test") and optionally ``start_time`` (the
+        trial onset, checked against the file), as :meth:`neuromix.NeuralModel.latents`.
+    sources : mapping of str to path-like or None
+        The subjects to write, in order, each with the file its data were read from
+        (``None`` for data in memory).
     paths : mapping of str to path-like, optional
-        NWB file of some or all subjects; the others use the file they were read from
-        (``model.sources_``). Needed for subjects fitted on data in memory: write their
-        recording with :func:`neuromix.write_nwb` first.
+        NWB file of some or all subjects; the others use their ``sources`` file. Needed
+        for subjects fitted on data in memory: write their recording with
+        :func:`neuromix.write_nwb` first.
+    subject_dim : str
+        Name of the subject coord of ``latents`` (e.g. "rat").
+    method, beta : str, float
+        The model's method and prior weight (names and descriptions).
+    window, bin_size, step : float
+        Window length, bin size and window step in seconds.
+    spans : mapping of str to (float, float)
+        Each subject's first and last window start after the trial onset (s).
+    params : mapping, optional
+        The estimator's parameters, stored as JSON in the TimeSeries' ``comments``.
     out_dir : path-like, optional
         Write the augmented files to this folder (created if missing), under their
         original names, and leave the source files untouched. By default each file is
@@ -378,7 +337,7 @@ def export_latents(
     ------
     ValueError
         A subject without a file (fitted on data in memory and not in ``paths``), a file
-        of another subject, or a file without the trials the model was fitted on.
+        of another subject, or a file without the trials of ``latents``.
     FileNotFoundError
         A file in ``paths`` that does not exist, or a source file since moved.
     FileExistsError
@@ -421,25 +380,43 @@ def export_latents(
     >>> files = nm.datasets.write_odor_sequence_nwb(rats, tempfile.mkdtemp())
     >>> recordings = nm.read_nwb(list(files.values()))
     >>> model = nm.fit(recordings, subject_dim="rat", test_size=0.25, epochs=1, progress=False)
-    >>> written = export_latents(model, out_dir=tempfile.mkdtemp())
+    >>> written = write_latents(
+    ...     model.latents(),
+    ...     model.sources_,
+    ...     subject_dim="rat",
+    ...     method=model.method,
+    ...     beta=model.beta,
+    ...     window=model.window,
+    ...     bin_size=model.bin_size,
+    ...     step=model.step,
+    ...     spans={s: (model.starts_[s], model.stops_[s]) for s in model.subjects_},
+    ...     out_dir=tempfile.mkdtemp(),
+    ... )
     >>> from pynwb import NWBHDF5IO
     >>> with NWBHDF5IO(written["Mitt"], "r") as io:
     ...     print(io.read().processing["neuromix"]["latents_mmvm"].data.shape)
     (320, 2)
     """
-    from neuromix.recordings import NeuralModel
-
-    if not isinstance(model, NeuralModel):
-        raise TypeError(f"model: expected a fitted NeuralModel, got {type(model).__name__}")
-    model._check_fitted()
-    targets = _targets(model, paths, out_dir)
-    names = _names(model.method)
+    sources = {str(s): (None if p is None else str(p)) for s, p in sources.items()}
+    fit = Fit(
+        subjects=tuple(sources),
+        subject_dim=subject_dim,
+        method=method,
+        beta=beta,
+        latent_dim=latents.sizes["latent"],
+        window=window,
+        bin_size=bin_size,
+        step=step,
+        spans=spans,
+        params={} if params is None else params,
+    )
+    targets = _targets(sources, paths, out_dir)
+    names = _names(method)
     for s, (source, destination) in targets.items():
         _check_target(s, source, destination, names, overwrite)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-    latents = model.latents()
-    description = _module_description(model)
+    description = _module_description(fit)
     with Transaction() as transaction:
         for s, (source, destination) in targets.items():
             transaction.write(
@@ -448,7 +425,7 @@ def export_latents(
                     _write_one,
                     s,
                     source,
-                    model=model,
+                    fit=fit,
                     latents=latents,
                     names=names,
                     description=description,

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from nwbinspector import Importance, inspect_nwbfile
 
-from neuromix.data import NWBSpikeTimes, bin_trials, from_arrays, read_nwb, write_nwb
+from neuromix.data import bin_trials, from_arrays
+from neuromix.io.nwb import NWBSpikeTimes, read_nwb, write_nwb
 
 
 def _recording(subject="R1", unit_ids=None, time_resolution=1 / 30000, trial_ids=None):
