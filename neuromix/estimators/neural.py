@@ -344,27 +344,11 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         return self
 
     def _make_vae(self) -> MultimodalVAE:
-        return MultimodalVAE(
-            method=self.method,
-            method_params=self.method_params,
-            latent_dim=self.latent_dim,
-            beta=self.beta,
-            rate_scale=self.rate_scale,
-            likelihood=self.likelihood,
-            architecture="mlp",
-            hidden=self.hidden,
-            reweight=self.reweight,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            validation_fraction=0.0,
-            seed=self.seed,
-            device=self.device,
-            progress=self.progress,
-            clip_grad=self.clip_grad,
-            checkpoint=self.checkpoint,
-            checkpoint_every=self.checkpoint_every,
-        )
+        """The array-level model: every MultimodalVAE parameter this model also has, as
+        set here (:data:`_VAE_PARAMS`), on MLP encoders and with no validation split of
+        its own (``test_size`` holds out trials)."""
+        shared = {name: getattr(self, name) for name in _VAE_PARAMS}
+        return MultimodalVAE(**shared, architecture="mlp", validation_fraction=0.0)
 
     def _check_conditions(self, trials):
         return _keep_shared_conditions(trials, self.label, self.missing)
@@ -416,6 +400,15 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
                 f"{self.n_windows_} windows"
             )
         return text
+
+
+#: The parameters :class:`NeuralModel` hands on to its :class:`MultimodalVAE` unchanged:
+#: every one the two share, so a parameter added to both reaches ``vae_`` without a copy.
+_VAE_PARAMS = tuple(
+    name
+    for name in NeuralModel._get_param_names()
+    if name in set(MultimodalVAE._get_param_names())
+)
 
 
 def fit(
