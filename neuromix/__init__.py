@@ -15,11 +15,10 @@ from neuromix import datasets, models
 from neuromix._version import __version__
 from neuromix.data import Recording, bin_trials, from_arrays, from_xarray
 from neuromix.datasets.odor_sequence import load_published
+from neuromix.estimators import MultimodalVAE, NeuralModel, fit
 from neuromix.evaluation.onset import response_onset
 from neuromix.io.nwb import read_nwb, write_nwb
 from neuromix.io.persistence import load
-from neuromix.recordings import NeuralModel, fit
-from neuromix.training.estimator import MultimodalVAE
 
 __all__ = [
     "MultimodalVAE",

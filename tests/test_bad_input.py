@@ -4,8 +4,8 @@ One table per entry point, in pynapple's style: rows that must fail
 (``pytest.raises(..., match=...)``, the message naming the subject and the field) beside
 rows that must pass (``does_not_raise()``). Rows already pinned elsewhere are not
 repeated here: see tests/data/test_data_ingest.py, tests/data/test_data_binning.py,
-tests/io/test_nwb_read_write.py, tests/recordings/test_recordings_bad_input.py,
-tests/training/test_estimator_bad_input.py, tests/io/test_persistence.py and
+tests/io/test_nwb_read_write.py, tests/estimators/test_neural_bad_input.py,
+tests/estimators/test_vae_bad_input.py, tests/io/test_persistence.py and
 tests/io/test_nwb_export.py.
 """
 
@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 import neuromix as nm
 import neuromix._validation as validation
-import neuromix.training.estimator as estimator_module
+import neuromix.estimators.vae as estimator_module
 from neuromix.data import bin_spikes, bin_trials, from_arrays, from_xarray
 from neuromix.io.nwb import read_nwb, write_nwb
 

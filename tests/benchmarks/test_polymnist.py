@@ -135,7 +135,7 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
     assert set(clf["accuracy"]) == {"m0", "m1", "m2"}
 
     # resume: nothing is refitted, the classifiers are read back
-    from neuromix.training.estimator import MultimodalVAE
+    from neuromix.estimators import MultimodalVAE
 
     def refuse(*args, **kwargs):
         raise AssertionError("a finished fit was redone")

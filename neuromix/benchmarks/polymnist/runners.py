@@ -25,7 +25,7 @@ __all__ = ["run_benchmark"]
 def _fit_and_score(
     method, beta, seed, *, setting, data, classifiers, device, progress
 ) -> dict[str, float]:
-    from neuromix.training.estimator import MultimodalVAE
+    from neuromix.estimators import MultimodalVAE
 
     X_train, y_train, X_test, y_test = data
     vae = MultimodalVAE(

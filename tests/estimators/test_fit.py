@@ -189,3 +189,36 @@ def test_resample_pairing_uses_every_training_trial(rec):
     for j, s in enumerate(m.subjects_):
         assert set(pairs0[:, j]) == set(np.flatnonzero(~m.test_[s]))
     assert not np.array_equal(pairs0, sampler._pairs(1).numpy())
+
+
+def test_every_shared_vae_parameter_reaches_the_vae(model, tmp_path):
+    from neuromix.estimators import MultimodalVAE
+    from neuromix.estimators.neural import _VAE_PARAMS
+
+    shared = set(MultimodalVAE._get_param_names()) & set(nm.NeuralModel._get_param_names())
+    assert set(_VAE_PARAMS) == shared
+    assert {"method", "latent_dim", "beta", "hidden", "epochs", "seed"} <= shared
+    fitted = model.vae_.get_params()
+    assert all(fitted[k] == model.get_params()[k] for k in shared)
+    assert fitted["architecture"] == "mlp" and fitted["validation_fraction"] == 0.0
+    changed = nm.NeuralModel(
+        method="poe",
+        method_params={"prior_expert": True},
+        latent_dim=3,
+        beta=0.5,
+        rate_scale="subjects",
+        likelihood="poisson",
+        hidden=(16, 8),
+        reweight="size",
+        epochs=2,
+        batch_size=32,
+        lr=1e-2,
+        seed=4,
+        device="cpu",
+        progress=False,
+        clip_grad=1.0,
+        checkpoint=str(tmp_path / "ckpt.nmx"),
+        checkpoint_every=2,
+    )
+    vae = changed._make_vae().get_params()
+    assert all(vae[k] == changed.get_params()[k] for k in shared)

@@ -1,0 +1,216 @@
+"""Results of a fitted :class:`~neuromix.estimators.NeuralModel`: decoding, alignment,
+coherence, plots and NWB export.
+
+Thin hand-offs to :mod:`neuromix.evaluation`, :mod:`neuromix.plotting` and
+:mod:`neuromix.io`; a mixin of the estimator, split from
+:mod:`neuromix.estimators.neural` for size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from neuromix.evaluation.alignment import centroid_distances
+from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
+
+__all__: list[str] = []
+
+
+class _ResultsMixin:
+    """Decoding, alignment, coherence, plots and NWB export of a fitted model."""
+
+    def decode(self, label: str | None = None, *, classifier=None) -> xr.Dataset:
+        """Decode a trial label from the latents of held-out trials.
+
+        Per subject, a classifier (default: standardised logistic regression) is trained
+        on the latents of the windows of its training trials and scored on its held-out
+        trials; ``transfer`` trains on one subject and tests on another. Accuracies are
+        per window; their 95% intervals (``accuracy_ci``, ``transfer_ci``) resample
+        held-out *trials*, since the windows of a trial are not independent. Beside
+        each accuracy: ``chance`` (the majority-class rate of the held-out labels) and
+        ``shuffled`` (the same classifier trained on labels permuted between training
+        trials, every window of a trial keeping one label).
+
+        Returns
+        -------
+        xarray.Dataset
+            See :func:`neuromix.evaluation.decode_labels`.
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        self._check_label(label)
+        if classifier is not None and not all(
+            hasattr(classifier, a) for a in ("fit", "predict", "get_params")
+        ):
+            raise TypeError(
+                "classifier: expected a scikit-learn classifier (with fit, predict and "
+                f"get_params), got {type(classifier).__name__}"
+            )
+        parts = self._split_latents(label)
+        ds = decode_labels(
+            parts["train"],
+            parts["test"],
+            subject_dim=self.subject_dim,
+            classifier=classifier,
+            seed=self.seed,
+        )
+        ds.attrs.update(label=label, method=self.method, unit="accuracy per window")
+        return ds
+
+    def alignment(self, label: str | None = None) -> xr.Dataset:
+        """How well subjects share a latent space, on held-out trials.
+
+        Returns the cross-subject decoding ``transfer`` matrix and, from
+        :func:`neuromix.evaluation.centroid_distances`, the ``distance`` between
+        subjects' condition-averaged latents relative to their spread, beside each
+        subject's ``separation`` of conditions on the same scale. For aligned spaces
+        the off-diagonal transfer is near the within-subject accuracy and the distance
+        well below the separation.
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        parts = self._split_latents(label)
+        dist = centroid_distances(parts["test"], subject_dim=self.subject_dim)
+        dec = decode_labels(
+            parts["train"], parts["test"], subject_dim=self.subject_dim, seed=self.seed
+        )
+        ds = xr.merge(
+            [dist, dec[["transfer", "transfer_ci", "accuracy", "accuracy_ci", "chance"]]]
+        )
+        off = ~np.eye(len(self.subjects_), dtype=bool)
+        ds.attrs.update(
+            label=label,
+            method=self.method,
+            mean_transfer=float(dec["transfer"].values[off].mean()),
+            mean_distance=float(dist["distance"].values[off].mean()),
+            mean_separation=float(dist["separation"].values.mean()),
+        )
+        return ds
+
+    def coherence(self, label: str | None = None, *, sample: bool = True) -> xr.Dataset:
+        """Coherence of conditional generation across subjects, on held-out trials.
+
+        For each source subject m and target k: encode m's held-out windows, draw z from
+        q_m, decode with k's decoder, and classify the generated windows with a
+        classifier trained on k's real training windows. ``coherence[m, k]`` is the
+        fraction classified as the source trial's label; ``oracle`` is that
+        classifier's accuracy on k's real held-out windows (its ceiling) and ``chance``
+        the majority-class rate. The window classifier is shrinkage LDA
+        (:func:`neuromix.evaluation.decoding.window_classifier`).
+        """
+        self._check_fitted()
+        label = self.label if label is None else label
+        windows, labels = {}, {}
+        for m, s in enumerate(self.subjects_):
+            w = self._all_windows(m).cpu().numpy()
+            trial_labels = np.repeat(self.counts_[s][label].values, self.n_windows_)
+            test = np.repeat(self.test_[s], self.n_windows_)
+            windows[s] = (w[~test], w[test])
+            labels[s] = (trial_labels[~test], trial_labels[test])
+        classifiers, oracle, chance = {}, {}, {}
+        for s in self.subjects_:
+            clf = window_classifier().fit(windows[s][0], labels[s][0])
+            classifiers[s] = clf
+            oracle[s] = clf.score(windows[s][1], labels[s][1])
+            chance[s] = chance_level(labels[s][1])
+        matrix = np.zeros((len(self.subjects_), len(self.subjects_)))
+        for i, src in enumerate(self.subjects_):
+            for j, tgt in enumerate(self.subjects_):
+                generated = self.vae_.generate(
+                    {src: windows[src][1]}, tgt, sample=sample, seed=self.seed + 13 * i + j
+                )
+                matrix[i, j] = classifiers[tgt].score(generated, labels[src][1])
+        dim = self.subject_dim
+        names = np.array(self.subjects_, dtype=object)
+        return xr.Dataset(
+            {
+                "coherence": ((f"source_{dim}", f"target_{dim}"), matrix),
+                "oracle": (dim, np.array([oracle[s] for s in self.subjects_])),
+                "chance": (dim, np.array([chance[s] for s in self.subjects_])),
+            },
+            coords={dim: names, f"source_{dim}": names, f"target_{dim}": names},
+            attrs={"label": label, "method": self.method},
+        )
+
+    # ------------------------------------------------------------------ plots and export
+    def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
+        """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one
+        panel of all subjects coloured by subject.
+
+        With more than two latent dimensions one UMAP embedding is fitted on all
+        subjects (PCA, with a warning, when umap-learn is not installed). Keyword
+        arguments (``embedding="umap"|"pca"``, ``max_points``, ``axes``, ``palette``...)
+        go to :func:`neuromix.plotting.plot_embeddings`. Returns the matplotlib Figure.
+        """
+        from neuromix.plotting.embeddings import plot_embeddings
+
+        return plot_embeddings(
+            self.latents(),
+            subject_dim=self.subject_dim,
+            color=color or self.label,
+            split=split,
+            seed=self.seed,
+            **kwargs,
+        )
+
+    def plot_training(self, **kwargs):
+        """Training and held-out loss per epoch. Returns the matplotlib Figure."""
+        from neuromix.plotting.training import plot_training
+
+        return plot_training(self.history_, **kwargs)
+
+    def to_nwb(self, paths=None, *, out_dir=None, overwrite: bool = False):
+        """Write each subject's latents into its NWB file.
+
+        See :func:`neuromix.io.nwb.write_latents`.
+        """
+        from neuromix.io.nwb import write_latents
+
+        if not isinstance(overwrite, bool):
+            raise TypeError(f"overwrite: expected True or False, got {overwrite!r}")
+        self._check_fitted()
+        if isinstance(paths, Mapping):
+            _check_nwb_paths(paths, self.subjects_)
+        return write_latents(
+            self.latents(),
+            {s: self.sources_.get(s) for s in self.subjects_},
+            paths,
+            subject_dim=self.subject_dim,
+            method=self.method,
+            beta=self.beta,
+            window=self.window,
+            bin_size=self.bin_size,
+            step=self.step,
+            spans={s: (self.starts_[s], self.stops_[s]) for s in self.subjects_},
+            params=self.get_params(deep=False),
+            out_dir=out_dir,
+            overwrite=overwrite,
+        )
+
+
+def _check_nwb_paths(paths: Mapping, subjects) -> None:
+    """Files given to ``to_nwb``: HDF5 files of the subject they are given for, checked
+    from the file's signature and subject id before anything is computed or copied."""
+    from pathlib import Path
+
+    import h5py
+
+    from neuromix.io.nwb.read import _check_nwb_file
+
+    for s, path in paths.items():
+        if str(s) not in subjects or not isinstance(path, str | Path):
+            continue  # export_latents names these
+        path = Path(path)
+        _check_nwb_file(path, str(s))
+        with h5py.File(path, "r") as file:
+            stored = file.get("general/subject/subject_id")
+            held = stored[()] if isinstance(stored, h5py.Dataset) else None
+        held = held.decode() if isinstance(held, bytes) else held
+        if held is not None and str(held) != str(s):
+            raise ValueError(
+                f"subject {str(s)!r}: {path} holds subject {str(held)!r}, not {str(s)!r}; pass "
+                f"paths={{{str(s)!r}: <{s}'s file>}}"
+            )

@@ -1,0 +1,482 @@
+"""``MultimodalVAE``: the scikit-learn-style estimator over paired arrays.
+
+The array-level API that :func:`neuromix.fit` builds on: ``X`` is a mapping
+subject -> array of shape ``(n_samples, ...)`` whose rows are paired across subjects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from neuromix._validation import (
+    Check,
+    Interval,
+    Options,
+    check_batch_size,
+    check_params,
+    check_subject_arrays,
+)
+from neuromix.estimators._vae_inference import _VAEInference
+from neuromix.io.persistence import register_model_class
+from neuromix.models.architectures import architectures, build_networks, resolve_architecture
+from neuromix.models.likelihoods import Likelihood, get_likelihood
+from neuromix.models.methods.base import Method
+from neuromix.models.registry import available, get_method
+from neuromix.models.vae import RATE_SCALES, MultimodalModule
+from neuromix.training import checkpoint as ckpt
+from neuromix.training.loop import TrainingDivergedError, make_optimizer, resolve_device, train
+from neuromix.training.samplers import ArraySampler
+
+__all__ = ["MultimodalVAE"]
+
+
+def _state_at(epochs_done: int) -> str:
+    if epochs_done == 0:
+        return "its initial weights (no epoch was completed)"
+    return f"its state at the end of epoch {epochs_done - 1}, the last completed"
+
+
+def _is_spec(value) -> bool:
+    return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
+
+
+@register_model_class
+class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
+    """Multimodal VAE over paired samples of several subjects (modalities).
+
+    Each subject m has its own encoder q_m(z | x_m) and decoder p_m(x_m | z); the
+    ``method`` decides how the subjects share information: ``"independent"``,
+    ``"avg"``, ``"poe"``, ``"moe"``, ``"mopoe"`` or ``"mmvm"`` (see
+    :func:`neuromix.models.available`).
+
+    Parameters
+    ----------
+    method : str or Method, default="mmvm"
+        Aggregation/prior method, by name.
+    method_params : dict, optional
+        Options of the method, e.g. ``{"estimator": "mc", "alpha": 1.0,
+        "anneal_epochs": 50}`` for MMVM or ``{"prior_expert": False}`` for PoE.
+    latent_dim : int, default=2
+        Size of each subject's latent.
+    beta : float, default=1.0
+        Weight of the rate term. The reconstruction term is a log-likelihood summed
+        over features, so beta = 1 is the ELBO; the paper's spike betas (1e-5 to 1e-2)
+        were set against a squared error averaged over the ~1000 features of a window.
+    rate_scale : {"one", "subjects"}, default="one"
+        What beta multiplies for the aggregation methods. ``"one"``: their rate is one
+        KL of the joint posterior (AVG, PoE: KL(joint || N(0, I)); MoE, MoPoE: the mean
+        of their components' KLs). ``"subjects"``: that joint KL is counted once per
+        subject, M times for a model of M subjects, as in the authors' code of Sutter,
+        Meng et al. (2024); use it to compare betas with theirs. Independent VAEs and
+        MMVM, whose rate sums one KL per subject already, are the same under both.
+        Each method's docstring says what beta multiplies.
+    likelihood : str, dict or mapping, default="gaussian"
+        ``"gaussian"``, ``"laplace"``, ``"poisson"``, ``"bernoulli"`` or
+        ``"categorical"``; a dict such as ``{"name": "laplace", "scale": 0.75}``; or a
+        mapping subject -> either of those.
+    architecture : str or mapping, default="auto"
+        ``"mlp"`` (the paper's spike MLP), ``"image"``, ``"text"`` or ``"auto"``; or a
+        mapping subject -> name. See :mod:`neuromix.models.architectures`.
+    hidden : tuple, default=(1.0, 1.0)
+        Hidden widths of the MLPs: floats are multiples of the input size, ints absolute.
+    conv_width : int, default=32
+        Channels of the first layer of the image networks (then 2x and 4x; the paper's
+        ResNets use 32); the text networks use twice as many. Smaller widths trade
+        capacity for speed on a CPU (the cost falls with the square of the width).
+    reweight : None, "size" or mapping, default=None
+        Weights of the subjects' reconstruction terms: ``"size"`` weights each by
+        (largest input size / its input size), as the authors do for modalities of
+        very different sizes; a mapping gives them explicitly.
+    epochs : int, default=100
+        Passes over the training data; at least 1.
+    batch_size : int, default=128
+        Samples per optimiser step. A batch larger than the training data is one
+        batch of all of it (one step per epoch), with a warning naming both numbers.
+    lr : float, default=1e-3
+        Adam learning rate.
+    validation_fraction : float, default=0.1
+        Fraction of the samples held out to report a validation loss per epoch
+        (0 for none).
+    seed : int, default=0
+        Seeds initial weights, the validation split, shuffling and sampling. On the CPU
+        a fit is deterministic given the seed.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU.
+    progress : bool, default=True
+        Show a progress bar.
+    clip_grad : float or None, default=None
+        Largest gradient norm of a step; None for no clipping. An optional safeguard
+        of the optimiser (the objective is unchanged). Typical gradient norms of the
+        rat configuration are 10^2-10^3, so a bound meant only for spikes should sit
+        above that (e.g. 1e4). Training is stable without it: encoder log-variances are
+        bounded (:data:`neuromix.models.vae.LOGVAR_RANGE`).
+    checkpoint : str, path-like or None, default=None
+        A file that keeps the training state (weights, optimiser state, the training
+        generator's state, the epoch reached and the history; see
+        :mod:`neuromix.training.checkpoint`), written atomically every
+        ``checkpoint_every`` epochs, at the end, and when the fit is interrupted. When
+        the file exists, ``fit`` resumes from it: it checks that the checkpoint was
+        written with the same parameters (all but ``epochs``, ``progress``, ``device``
+        and the checkpoint settings), subjects, sample shapes and sample counts
+        (ValueError naming what differs otherwise), restores the state and trains the
+        remaining epochs, so ``epochs`` may also be raised to train further. On the CPU
+        the resumed fit ends with the same weights as an uninterrupted one. The file is
+        kept after the fit (delete it, or use another path, to start over).
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+
+    Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
+    RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is
+    not finite, naming the epoch, the subject and the term; the step is not applied and
+    the model is left at the end of the last completed epoch, with ``history_`` up to
+    there. A KeyboardInterrupt (Ctrl-C) during training also returns the model to the
+    end of the last completed epoch, writes the checkpoint if one is set, warns, and
+    ``fit`` returns the usable model.
+
+    Attributes
+    ----------
+    subjects_ : tuple of str
+        Subject names in the order of the model.
+    shapes_ : dict
+        Per-subject sample shape.
+    history_ : pandas.DataFrame
+        Loss, reconstruction and rate per epoch (training and validation).
+    module_ : MultimodalModule
+        The fitted torch module.
+
+    Examples
+    --------
+    >>> import neuromix as nm
+    >>> X, z = nm.datasets.make_multiview(n_samples=200, seed=0)
+    >>> vae = nm.MultimodalVAE(method="mmvm", epochs=2, progress=False).fit(X)
+    >>> {k: v.shape for k, v in vae.transform({"a": X["a"]}).items()}
+    {'a': (200, 2)}
+    """
+
+    _parameter_constraints = {
+        "method": [Options(available), Check(lambda v: isinstance(v, Method), "a Method")],
+        "method_params": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a dict")],
+        "latent_dim": Interval(int, 1),
+        "beta": Interval(float, 0.0),
+        "rate_scale": Options(RATE_SCALES),
+        "likelihood": Check(
+            lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
+        ),
+        "architecture": [
+            Options(architectures),
+            Check(lambda v: isinstance(v, Mapping), "a mapping"),
+        ],
+        "hidden": Check(
+            lambda v: (
+                isinstance(v, tuple | list)
+                and all(Interval(float, 0.0, low_open=True)(h) for h in v)
+            ),
+            "a tuple of positive widths",
+        ),
+        "conv_width": Interval(int, 1),
+        "reweight": [
+            Options((None, "size")),
+            Check(lambda v: isinstance(v, Mapping), "a mapping"),
+        ],
+        "epochs": Interval(int, 1),
+        "batch_size": Interval(int, 1),
+        "lr": Interval(float, 0.0, low_open=True),
+        "validation_fraction": Interval(float, 0.0, 0.5),
+        "seed": Interval(int, 0),
+        "device": Check(lambda v: isinstance(v, str | torch.device), "'auto' or a torch device"),
+        "progress": Options((True, False)),
+        "clip_grad": [Options((None,)), Interval(float, 0.0, low_open=True)],
+        "checkpoint": [
+            Options((None,)),
+            Check(lambda v: isinstance(v, str | os.PathLike) and str(v) != "", "a file path"),
+        ],
+        "checkpoint_every": Interval(int, 1),
+    }
+
+    def __init__(
+        self,
+        *,
+        method="mmvm",
+        method_params=None,
+        latent_dim=2,
+        beta=1.0,
+        rate_scale="one",
+        likelihood="gaussian",
+        architecture="auto",
+        hidden=(1.0, 1.0),
+        conv_width=32,
+        reweight=None,
+        epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        validation_fraction=0.1,
+        seed=0,
+        device="auto",
+        progress=True,
+        clip_grad=None,
+        checkpoint=None,
+        checkpoint_every=1,
+    ):
+        self.method = method
+        self.method_params = method_params
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.rate_scale = rate_scale
+        self.likelihood = likelihood
+        self.architecture = architecture
+        self.hidden = hidden
+        self.conv_width = conv_width
+        self.reweight = reweight
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.clip_grad = clip_grad
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+
+    # ------------------------------------------------------------------ building
+    def _per_subject(self, value, subjects, what):
+        if isinstance(value, Mapping) and not _is_spec(value):
+            unknown = sorted(set(value) - set(subjects))
+            missing = [s for s in subjects if s not in value]
+            if unknown or missing:
+                raise ValueError(
+                    f"{what}: the mapping must name every subject; unknown {unknown}, "
+                    f"missing {missing}"
+                )
+            return [value[s] for s in subjects]
+        return [value] * len(subjects)
+
+    def _build(self, subjects, shapes, dtypes=None):
+        """Validate parameters and build the (untrained) module for these subjects."""
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        method = get_method(self.method, **(self.method_params or {}))
+        if len(subjects) < method.min_subjects:
+            raise ValueError(
+                f"method {method.name!r} needs at least {method.min_subjects} subjects; got "
+                f"{len(subjects)} ({', '.join(map(repr, subjects))})"
+            )
+        likelihoods = [
+            get_likelihood(spec)
+            for spec in self._per_subject(self.likelihood, subjects, "likelihood")
+        ]
+        archs = [
+            resolve_architecture(a, shapes[s], lik, s)
+            for a, s, lik in zip(
+                self._per_subject(self.architecture, subjects, "architecture"),
+                subjects,
+                likelihoods,
+                strict=True,
+            )
+        ]
+        sizes = [math.prod(shapes[s]) for s in subjects]
+        if self.reweight is None:
+            weights = [1.0] * len(subjects)
+        elif self.reweight == "size":
+            weights = [max(sizes) / d for d in sizes]
+        else:
+            weights = [float(w) for w in self._per_subject(self.reweight, subjects, "reweight")]
+        generator = torch.Generator().manual_seed(int(self.seed))
+        encoders, decoders = build_networks(
+            [shapes[s] for s in subjects],
+            likelihoods,
+            archs,
+            int(self.latent_dim),
+            hidden=tuple(self.hidden),
+            conv_width=int(self.conv_width),
+            generator=generator,
+        )
+        module = MultimodalModule(
+            encoders,
+            decoders,
+            likelihoods,
+            method,
+            int(self.latent_dim),
+            recon_weights=weights,
+            rate_scale=self.rate_scale,
+        )
+        self.subjects_ = tuple(subjects)
+        self.shapes_ = {s: tuple(shapes[s]) for s in subjects}
+        self.method_ = method
+        self.likelihoods_ = dict(zip(subjects, likelihoods, strict=True))
+        self.architectures_ = dict(zip(subjects, archs, strict=True))
+        self.device_ = resolve_device(self.device)
+        self.module_ = module.to(self.device_)
+        return module
+
+    def _to_tensor(self, subject, array):
+        lik = self.likelihoods_[subject]
+        return torch.as_tensor(np.asarray(array), dtype=lik.data_dtype(), device=self.device_)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Fit on paired samples.
+
+        Parameters
+        ----------
+        X : mapping of str to array-like of shape (n_samples, ...)
+            One array per subject; row i of every array is the same paired sample.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        check_params(self.get_params(deep=False), self._parameter_constraints)
+        arrays = check_subject_arrays(X)
+        n = next(iter(arrays.values())).shape[0]
+        subjects = list(arrays)
+        self._build(subjects, {s: a.shape[1:] for s, a in arrays.items()})
+        for s in subjects:
+            self.likelihoods_[s].check(arrays[s], s)
+        rng = np.random.default_rng(int(self.seed))
+        n_val = round(self.validation_fraction * n) if n >= 10 else 0
+        order = rng.permutation(n)
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        train_sampler = ArraySampler([self._to_tensor(s, arrays[s][train_idx]) for s in subjects])
+        val_sampler = (
+            ArraySampler([self._to_tensor(s, arrays[s][val_idx]) for s in subjects])
+            if n_val
+            else None
+        )
+        return self._fit_sampler(train_sampler, val_sampler)
+
+    def _fit_sampler(self, sampler, validation=None, callback=None, *, owner=None):
+        """Train the built module on any sampler (the recordings API uses windows).
+
+        ``owner`` is the estimator whose class and parameters a checkpoint records and
+        is checked against (default: this one; :class:`~neuromix.NeuralModel` passes
+        itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
+        """
+        check_batch_size(int(self.batch_size), len(sampler))
+        module = self.module_
+        epochs = int(self.epochs)
+        generator = torch.Generator().manual_seed(int(self.seed) + 1)
+        optimizer = make_optimizer(module.parameters(), float(self.lr))
+        path = None if self.checkpoint is None else Path(self.checkpoint)
+        every = int(self.checkpoint_every)
+        ident = ckpt.identity(
+            self if owner is None else owner,
+            self.subjects_,
+            self.shapes_,
+            len(sampler),
+            0 if validation is None else len(validation),
+        )
+        history, written = [], None
+        if path is not None and path.exists():
+            history = ckpt.restore(path, ident, module, optimizer, generator, epochs=epochs)
+            written = len(history)
+        start = len(history)
+        last = ckpt.capture(module, optimizer, generator, history)
+
+        def end_of_epoch(record):
+            nonlocal last, written
+            history.append(record)
+            last = ckpt.capture(module, optimizer, generator, history)
+            if path is not None and last.epoch % every == 0:
+                ckpt.write(path, last, ident)
+                written = last.epoch
+            if callback is not None:
+                callback(record)
+
+        try:
+            train(
+                module,
+                sampler,
+                epochs=epochs - start,
+                batch_size=int(self.batch_size),
+                lr=float(self.lr),
+                beta=float(self.beta),
+                generator=generator,
+                validation=validation,
+                progress=bool(self.progress),
+                callback=end_of_epoch,
+                optimizer=optimizer,
+                start_epoch=start,
+                clip_grad=None if self.clip_grad is None else float(self.clip_grad),
+                subjects=self.subjects_,
+            )
+        except KeyboardInterrupt:
+            module.load_state_dict(last.module)
+            saved = ""
+            if path is not None:
+                if written != last.epoch:
+                    ckpt.write(path, last, ident)
+                saved = f"; {path} holds it: fit again with the same checkpoint to resume"
+            warnings.warn(
+                f"fit interrupted (KeyboardInterrupt) at epoch {last.epoch}: the model "
+                f"holds {_state_at(last.epoch)} (history_ has {last.epoch} "
+                f"epoch{'' if last.epoch == 1 else 's'}){saved}",
+                stacklevel=3,
+            )
+        except TrainingDivergedError as err:
+            module.load_state_dict(last.module)
+            self.history_ = pd.DataFrame(last.history)
+            self.n_samples_ = len(sampler)
+            raise TrainingDivergedError(
+                f"{err} The model holds {_state_at(last.epoch)}.",
+                epoch=err.epoch,
+                batch=err.batch,
+                subject=err.subject,
+                term=err.term,
+            ) from None
+        if path is not None and written != last.epoch:
+            ckpt.write(path, last, ident)
+        self.history_ = pd.DataFrame(last.history)
+        self.n_samples_ = len(sampler)
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, *, overwrite=False):
+        """Save weights and a plain JSON config (no pickled objects); see :func:`neuromix.load`.
+
+        The file is written to a temporary path and moved into place; an existing file
+        is only replaced with ``overwrite=True``.
+        """
+        from neuromix.io.persistence import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def _get_state(self):
+        self._check_fitted()
+        config = {
+            "params": self.get_params(deep=False),
+            "subjects": list(self.subjects_),
+            "shapes": {s: list(v) for s, v in self.shapes_.items()},
+            "history": self.history_.to_dict("records"),
+            "n_samples": int(self.n_samples_),
+        }
+        tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
+        return config, tensors
+
+    @classmethod
+    def _from_state(cls, config, tensors, device="auto"):
+        params = dict(config["params"])
+        params["hidden"] = tuple(params["hidden"])
+        params["device"] = device
+        est = cls(**params)
+        est._build(config["subjects"], {s: tuple(v) for s, v in config["shapes"].items()})
+        prefix = "module."
+        est.module_.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )
+        est.module_.eval()
+        est.history_ = pd.DataFrame(config["history"])
+        est.n_samples_ = config["n_samples"]
+        return est
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
