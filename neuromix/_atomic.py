@@ -43,6 +43,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Transaction", "check_writable", "remove_stale", "write_atomic"]
 
@@ -229,6 +230,13 @@ def _create(path: Path, suffix: str) -> Path:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))  # pragma: no cover
 
 
+def _exists(path: Path, label: str) -> FileExistsError:
+    """The error of an existing destination that may not be replaced."""
+    return FileExistsError(
+        errno.EEXIST, f"{label}{path} exists; pass overwrite=True to replace it", str(path)
+    )
+
+
 def _link_name(path: Path) -> Path:
     """A free name for a hard link keeping the old version of ``path`` during a commit."""
     return path.with_name(f".{path.name}.{_tag()}.{uuid.uuid4().hex[:8]}.tmp")
@@ -302,9 +310,7 @@ class Transaction:
             raise RuntimeError("this transaction was committed already")
         path = Path(path)
         if path.exists() and not overwrite:
-            raise FileExistsError(
-                errno.EEXIST, f"{label}{path} exists; pass overwrite=True to replace it", str(path)
-            )
+            raise _exists(path, label)
         check_writable(path, label=label, elsewhere=elsewhere)
         remove_stale(path)
         staged = _Staged(
@@ -374,17 +380,11 @@ class Transaction:
             # between the check in write() and the move.
             os.link(staged.temporary, path)
         except FileExistsError:
-            raise FileExistsError(
-                errno.EEXIST, f"{label}{path} exists; pass overwrite=True to replace it", str(path)
-            ) from None
+            raise _exists(path, label) from None
         except OSError:
             # File systems without hard links: check, then move.
             if path.exists():
-                raise FileExistsError(
-                    errno.EEXIST,
-                    f"{label}{path} exists; pass overwrite=True to replace it",
-                    str(path),
-                ) from None
+                raise _exists(path, label) from None
             os.replace(staged.temporary, path)
         staged.moved = True
         staged.temporary.unlink(missing_ok=True)
@@ -412,21 +412,12 @@ class Transaction:
                         pass
 
 
-def write_atomic(
-    path: str | os.PathLike,
-    write: Callable[[Path], object],
-    *,
-    overwrite: bool = False,
-    what: str | None = None,
-    size: int | None = None,
-    suffix: str = "",
-    label: str = "",
-    elsewhere: str = _ELSEWHERE,
-) -> Path:
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object], **options: Any) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place.
 
-    Refuses to replace an existing ``path`` unless ``overwrite``. See
-    :meth:`Transaction.write` for the parameters.
+    Refuses to replace an existing ``path`` unless ``overwrite=True``. The keyword
+    ``options`` (``overwrite``, ``what``, ``size``, ``suffix``, ``label``,
+    ``elsewhere``) and their defaults are those of :meth:`Transaction.write`.
 
     Examples
     --------
@@ -438,15 +429,6 @@ def write_atomic(
     """
     path = Path(path)
     with Transaction() as transaction:
-        transaction.write(
-            path,
-            write,
-            overwrite=overwrite,
-            what=what,
-            size=size,
-            suffix=suffix,
-            label=label,
-            elsewhere=elsewhere,
-        )
+        transaction.write(path, write, **options)
         transaction.commit()
     return path
