@@ -53,6 +53,7 @@ the shuffles take about 0.2 s per simulated rat.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 import zlib
 from collections.abc import Mapping
@@ -79,6 +80,10 @@ _CONSTRAINTS = {
     "level": Interval(float, 0.0, 1.0, low_open=True),
     "missing": Options(("raise", "drop")),
 }
+
+#: The settings of the method, in the order of the result's attrs (but ``max_time``,
+#: which is not among them); :func:`response_onset` holds their defaults.
+_SETTINGS = ("bin_size", "max_time", "smooth", "min_duration", "n_shuffles", "level", "seed")
 
 METHOD = (
     "per time bin, the one-way ANOVA F statistic of the counts smoothed by a trailing "
@@ -281,6 +286,16 @@ def _subject_onset(
     }
 
 
+def _with_defaults(settings: Mapping) -> dict:
+    """The method's ``settings``, in the order of :data:`_SETTINGS`, with the defaults of
+    :func:`response_onset` for those not given."""
+    unknown = sorted(set(settings) - set(_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown onset settings {unknown}; settings: {', '.join(_SETTINGS)}")
+    parameters = inspect.signature(response_onset).parameters
+    return {name: settings.get(name, parameters[name].default) for name in _SETTINGS}
+
+
 def _training_onsets(
     data: Mapping[str, Recording | xr.DataArray],
     trials: Mapping[str, pd.DataFrame],
@@ -288,30 +303,20 @@ def _training_onsets(
     *,
     label: str,
     subject_dim: str = "subject",
-    bin_size: float = 0.01,
-    max_time: float | None = None,
-    smooth: float = 0.05,
-    min_duration: float = 0.1,
-    n_shuffles: int = 20,
-    level: float = 0.99,
-    seed: int = 0,
+    **settings,
 ) -> xr.Dataset:
-    """The onsets from already selected trials and held-out masks (what fit has)."""
+    """The onsets from already selected trials and held-out masks (what fit has).
+
+    ``settings`` are any of :data:`_SETTINGS`, as for :func:`response_onset` and with
+    its defaults.
+    """
+    settings = _with_defaults(settings)
+    max_time = settings.pop("max_time")
     per = {}
     for s, rec in data.items():
         train = trials[s].index[~np.asarray(test[s], dtype=bool)]
-        counts = _training_counts(s, rec, train, bin_size, max_time)
-        per[s] = _subject_onset(
-            s,
-            counts,
-            label,
-            bin_size=bin_size,
-            smooth=smooth,
-            min_duration=min_duration,
-            n_shuffles=n_shuffles,
-            level=level,
-            seed=seed,
-        )
+        counts = _training_counts(s, rec, train, settings["bin_size"], max_time)
+        per[s] = _subject_onset(s, counts, label, **settings)
     subjects = np.array(list(per), dtype=object)
     courses = xr.concat(
         [
@@ -333,7 +338,9 @@ def _training_onsets(
     ds = ds[["onset", "statistic", "threshold", "null", "rate", "n_train", "n_units"]]
     ds["onset"].attrs.update(units="s", description="response onset after trial onset")
     ds["statistic"].attrs.update(description=f"mean over units of the F statistic of {label!r}")
-    ds["threshold"].attrs.update(description=f"{level} quantile of the shuffled statistic")
+    ds["threshold"].attrs.update(
+        description=f"{settings['level']} quantile of the shuffled statistic"
+    )
     ds["null"].attrs.update(description="mean of the statistic over label shuffles")
     ds["rate"].attrs.update(units="Hz", description="mean rate per unit, training trials")
     ds["n_train"].attrs.update(description="training trials used")
@@ -341,19 +348,8 @@ def _training_onsets(
     ds.attrs.update(
         label=label,
         subject_dim=subject_dim,
-        method=METHOD.format(
-            smooth=smooth,
-            label=label,
-            level=level,
-            n_shuffles=n_shuffles,
-            min_duration=min_duration,
-        ),
-        bin_size=bin_size,
-        smooth=smooth,
-        min_duration=min_duration,
-        n_shuffles=n_shuffles,
-        level=level,
-        seed=seed,
+        method=METHOD.format(label=label, **settings),
+        **settings,
     )
     return ds
 
@@ -438,19 +434,15 @@ def response_onset(
     >>> {s: r.metadata["latency"] for s, r in rec.items()}  # the simulated onsets
     {'Barat': 0.15, 'Mitt': 0.4}
     """
-    check_params(
-        {
-            "test_size": test_size,
-            "bin_size": bin_size,
-            "max_time": max_time,
-            "smooth": smooth,
-            "min_duration": min_duration,
-            "n_shuffles": n_shuffles,
-            "level": level,
-            "missing": missing,
-        },
-        _CONSTRAINTS,
-    )
+    settings = {
+        "bin_size": bin_size,
+        "max_time": max_time,
+        "smooth": smooth,
+        "min_duration": min_duration,
+        "n_shuffles": n_shuffles,
+        "level": level,
+    }
+    check_params({"test_size": test_size, **settings, "missing": missing}, _CONSTRAINTS)
     if not isinstance(label, str):
         raise TypeError(f"label must be a trial label name (a string), got {label!r}")
     if where is not None and not isinstance(where, Mapping):
@@ -460,18 +452,7 @@ def response_onset(
         data, label=label, where=where, missing=missing, test_size=test_size, seed=seed
     )
     ds = _training_onsets(
-        data,
-        trials,
-        test,
-        label=label,
-        subject_dim=subject_dim,
-        bin_size=bin_size,
-        max_time=max_time,
-        smooth=smooth,
-        min_duration=min_duration,
-        n_shuffles=n_shuffles,
-        level=level,
-        seed=seed,
+        data, trials, test, label=label, subject_dim=subject_dim, seed=seed, **settings
     )
     for s, onset in zip(ds[subject_dim].values, ds["onset"].values, strict=True):
         if np.isnan(onset):
