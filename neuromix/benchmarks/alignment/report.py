@@ -126,6 +126,26 @@ def check_targets(table: pd.DataFrame) -> list[dict]:
             }
         )
 
+    def versus(method, runs, peer, target, *, column, name, absent, margin=0.0, strict=False):
+        """Targets (3) and (4): the mean ``column`` of ``runs`` at least (``strict``: above)
+        that of ``peer`` less ``margin``, over the seeds both were run on. When ``peer``
+        was not run, the target is not checked: ``absent`` says so."""
+        if peer.empty:
+            skip(method, target, absent)
+            return
+        mine, theirs, common = _common(runs, peer, column)
+        threshold = theirs - margin
+        ok = mine > threshold if strict else mine >= threshold
+        add(
+            method,
+            target,
+            mine,
+            threshold,
+            ok,
+            f"{column} {mine:.3f}, {name} {theirs:.3f}",
+            common,
+        )
+
     for method in _MMVM:
         runs = _runs(table, "rats", method)
         if runs.empty:
@@ -160,32 +180,26 @@ def check_targets(table: pd.DataFrame) -> list[dict]:
             )
         else:
             skip(method, "no ordered pair below chance + 0.10", "rats differ between seeds")
-        if raw.empty:
-            skip(method, "within >= raw decoder - 0.03", "the raw-window decoder was not run")
-        else:
-            mine, theirs, common = _common(runs, raw, "within")
-            add(
-                method,
-                "within >= raw decoder - 0.03",
-                mine,
-                theirs - 0.03,
-                mine >= theirs - 0.03,
-                f"within {mine:.3f}, raw {theirs:.3f}",
-                common,
-            )
-        if cebra.empty:
-            skip(method, "transfer > CEBRA transfer", "CEBRA was not run")
-        else:
-            mine, theirs, common = _common(runs, cebra, "transfer")
-            add(
-                method,
-                "transfer > CEBRA transfer",
-                mine,
-                theirs,
-                mine > theirs,
-                f"transfer {mine:.3f}, CEBRA {theirs:.3f}",
-                common,
-            )
+        versus(
+            method,
+            runs,
+            raw,
+            "within >= raw decoder - 0.03",
+            column="within",
+            name="raw",
+            absent="the raw-window decoder was not run",
+            margin=0.03,
+        )
+        versus(
+            method,
+            runs,
+            cebra,
+            "transfer > CEBRA transfer",
+            column="transfer",
+            name="CEBRA",
+            absent="CEBRA was not run",
+            strict=True,
+        )
     return out
 
 

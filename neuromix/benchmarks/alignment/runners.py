@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromix._atomic import write_atomic
+from neuromix.benchmarks._settings import check_setting_folder
 from neuromix.benchmarks.alignment.baselines import (
     SubjectData,
     cebra_latents,
@@ -23,6 +24,7 @@ from neuromix.benchmarks.alignment.baselines import (
 from neuromix.benchmarks.alignment.scoring import score
 from neuromix.benchmarks.alignment.settings import (
     AGGREGATED,
+    SELECTION_FIELDS,
     VAE_METHODS,
     AlignmentSetting,
     get_setting,
@@ -226,20 +228,9 @@ def run_one(dataset: str, seed: int, method: str, *, setting, prepared) -> dict:
 # --------------------------------------------------------------------------- benchmark
 def _check_folder(out: Path, setting: AlignmentSetting) -> None:
     """Refuse a folder whose stored runs were made with other settings."""
-    path = out / "setting.json"
-    fields = setting.results_fields()
-    if path.exists():
-        stored = json.loads(path.read_text())
-        old = {
-            k: v for k, v in stored.items() if k not in ("name", "datasets", "methods", "seeds")
-        }
-        if old != fields:
-            changed = sorted(k for k in set(old) | set(fields) if old.get(k) != fields.get(k))
-            raise ValueError(
-                f"{out} holds runs of another setting (differing: {', '.join(changed)}); "
-                "use another output folder or remove it"
-            )
-    text = json.dumps(setting.to_dict(), indent=1)
+    current = setting.to_dict()
+    path = check_setting_folder(out, current, ignore=SELECTION_FIELDS)
+    text = json.dumps(current, indent=1)
     write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=True, what="the setting")
 
 

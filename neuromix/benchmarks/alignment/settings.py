@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuromix.benchmarks._settings import resolve_setting
+from neuromix.evaluation.sweep import make_grid
 
 __all__ = [
     "AGGREGATED",
     "BASELINES",
     "DATASETS",
     "METHODS",
+    "SELECTION_FIELDS",
     "SETTINGS",
     "VAE_METHODS",
     "AlignmentSetting",
@@ -38,6 +40,9 @@ AGGREGATED = frozenset({"avg", "poe", "moe", "mopoe"})
 BASELINES = ("cebra", "procrustes", "srm", "raw")
 METHODS = (*VAE_METHODS, *BASELINES)
 DATASETS = ("rats", "multiview")
+#: Fields that select runs rather than change them: a folder may hold runs of settings
+#: that differ in these only.
+SELECTION_FIELDS = ("name", "datasets", "methods", "seeds")
 
 
 def _distinct(values, name: str, allowed=None) -> tuple:
@@ -156,12 +161,7 @@ class AlignmentSetting:
 
     def grid(self) -> list[dict]:
         """The runs ``{"dataset", "seed", "method"}``, all methods of a seed together."""
-        return [
-            {"dataset": d, "seed": s, "method": m}
-            for d in self.datasets
-            for s in self.seeds
-            for m in self.methods
-        ]
+        return make_grid(dataset=self.datasets, seed=self.seeds, method=self.methods)
 
     def to_dict(self) -> dict:
         """Plain JSON-able data (without ``cuts``)."""
@@ -172,7 +172,7 @@ class AlignmentSetting:
     def results_fields(self) -> dict:
         """The fields a stored run depends on (not which runs are selected)."""
         out = self.to_dict()
-        for name in ("name", "datasets", "methods", "seeds"):
+        for name in SELECTION_FIELDS:
             out.pop(name)
         return out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from neuromix.benchmarks._settings import check_setting_folder
 from neuromix.benchmarks.polymnist.figures import plot_figure2
 from neuromix.benchmarks.polymnist.report import _report
 from neuromix.benchmarks.polymnist.settings import PolyMNISTSetting, get_setting
@@ -146,19 +147,9 @@ def _pixel_reference(out: Path, setting, X_train, y_train, X_test, y_test) -> di
 
 
 def _check_folder(out: Path, setting: PolyMNISTSetting) -> None:
-    path = out / "setting.json"
     current = setting.to_dict()
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if {k: v for k, v in stored.items() if k != "name"} != {
-            k: v for k, v in current.items() if k != "name"
-        }:
-            changed = sorted(k for k in current if stored.get(k) != current[k] and k != "name")
-            raise ValueError(
-                f"{out} holds runs of another setting (differs in {', '.join(changed)}); "
-                "use another output folder or remove it"
-            )
-    else:
+    path = check_setting_folder(out, current, ignore=("name",))
+    if not path.exists():
         path.write_text(json.dumps(current, indent=1))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuromix.benchmarks._settings import resolve_setting
+from neuromix.evaluation.sweep import make_grid
 
 __all__ = ["METHODS", "PAPER_BETAS", "SETTINGS", "PolyMNISTSetting", "get_setting"]
 
@@ -168,12 +169,9 @@ class PolyMNISTSetting:
     def grid(self) -> list[dict]:
         """The fits, ``[{"method": ..., "beta": ..., "seed": ...}, ...]``, cheap methods first
         within each seed, so that a partial run already covers every beta of most methods."""
-        return [
-            {"method": m, "beta": b, "seed": s}
-            for s in self.seeds
-            for m in self.methods
-            for b in self.betas
-        ]
+        # keys in the order of the run files' names; seeds outermost (a stable sort)
+        fits = make_grid(method=self.methods, beta=self.betas, seed=self.seeds)
+        return sorted(fits, key=lambda fit: self.seeds.index(fit["seed"]))
 
     def to_dict(self) -> dict:
         """The setting as plain JSON-able data (without ``cuts``)."""
