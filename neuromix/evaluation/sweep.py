@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from neuromix._atomic import write_atomic
+from neuromix.io._json import plain
 
 __all__ = ["gather", "make_grid", "run_key", "run_sweep", "to_dataset"]
 
@@ -83,18 +84,9 @@ def run_key(config: Mapping) -> str:
     return "__".join(_UNSAFE.sub("-", f"{k}={_format(v)}") for k, v in config.items())
 
 
-def _plain(value):
-    """JSON-able Python value of numpy scalars and arrays."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
 def _write_json(path: Path, record: dict) -> None:
     """Write ``record`` to ``path`` atomically (temporary file in the same folder, then move)."""
-    text = json.dumps(record, indent=1, default=_plain, allow_nan=True)
+    text = json.dumps(record, indent=1, default=plain, allow_nan=True)
     write_atomic(
         path,
         lambda tmp: tmp.write_text(text),
@@ -177,7 +169,7 @@ def run_sweep(
         path = folder / f"{key}.json"
         if path.exists():
             stored = json.loads(path.read_text())["config"]
-            if stored != json.loads(json.dumps(config, default=_plain)):
+            if stored != json.loads(json.dumps(config, default=plain)):
                 raise ValueError(
                     f"{path} holds the configuration {stored}, not {config}: remove it or "
                     "use another output folder"

@@ -26,6 +26,7 @@ import torch
 
 from neuromix._atomic import write_atomic
 from neuromix._version import __version__
+from neuromix.io._json import plain
 
 __all__ = [
     "CHECKPOINT_FORMAT_VERSION",
@@ -79,7 +80,7 @@ def _write_zip(path, config: dict, tensors: dict, *, overwrite: bool) -> Path:
     """``config.json`` and ``weights.pt`` (tensors only) in one zip, written atomically."""
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in tensors.items()}, buffer)
-    text = json.dumps(config, indent=1, default=_json_default)
+    text = json.dumps(config, indent=1, default=plain)
     weights = buffer.getvalue()
 
     def write(tmp: Path) -> None:
@@ -191,16 +192,6 @@ def read_checkpoint(path) -> tuple[dict, dict]:
             "start a new fit with another checkpoint path."
         )
     return config, _load_tensors(path, raw)
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a model config")
 
 
 #: The classes :func:`load` rebuilds, by class name; filled by :func:`register_model_class`.

@@ -32,7 +32,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from neuromix.io.persistence import _json_default, _jsonable_params, read_checkpoint
+from neuromix.io._json import plain
+from neuromix.io.persistence import _jsonable_params, read_checkpoint
 from neuromix.io.persistence import save_checkpoint as _save
 
 __all__ = ["TrainingState", "capture", "identity", "restore", "write"]
@@ -82,7 +83,7 @@ def identity(owner, subjects, shapes, n_samples: int, n_validation: int) -> dict
 
 
 def _plain(value):
-    return json.loads(json.dumps(value, default=_json_default))
+    return json.loads(json.dumps(value, default=plain))
 
 
 def write(path, state: TrainingState, ident: dict) -> Path:
