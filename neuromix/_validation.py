@@ -23,6 +23,7 @@ __all__ = [
     "check_batch_size",
     "check_memory",
     "check_params",
+    "check_same_counts",
     "check_subject_arrays",
     "format_bytes",
 ]
@@ -169,14 +170,28 @@ def check_subject_arrays(
                 )
         arrays[subject] = arr
     if paired:
-        counts = {s: a.shape[0] for s, a in arrays.items()}
-        if len(set(counts.values())) > 1:
-            listing = ", ".join(f"{s!r}: {n}" for s, n in counts.items())
-            raise ValueError(
-                f"{what}: sample counts differ between subjects ({listing}); rows must be "
-                "paired samples"
-            )
+        check_same_counts(
+            {s: a.shape[0] for s, a in arrays.items()},
+            f"{what}: sample counts differ between subjects",
+            "rows must be paired samples",
+        )
     return arrays
+
+
+def check_same_counts(counts: Mapping[str, int], problem: str, remedy: str) -> None:
+    """Raise ValueError ``"<problem> (<subject>: <count>, ...); <remedy>"`` unless every
+    subject has the same count.
+
+    Examples
+    --------
+    >>> check_same_counts({"a": 3, "b": 4}, "X: counts differ", "pair the rows")
+    Traceback (most recent call last):
+    ...
+    ValueError: X: counts differ ('a': 3, 'b': 4); pair the rows
+    """
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"{s!r}: {n}" for s, n in counts.items())
+        raise ValueError(f"{problem} ({listing}); {remedy}")
 
 
 def available_memory() -> int | None:

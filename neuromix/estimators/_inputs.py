@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuromix._validation import check_params
+from neuromix._validation import check_params, check_same_counts
 from neuromix.data.binning import _positive_bins, _seconds
 from neuromix.data.ingest import _check_trials, collect_recordings
 from neuromix.data.recording import Recording
@@ -126,12 +126,11 @@ class _InputsMixin:
                     f"past the end of trials {ids[:5]} (the shortest lasts "
                     f"{float(length.min())!r} s); lower start, stop or window"
                 )
-        if len(set(windows.values())) > 1:
-            listing = ", ".join(f"{s!r}: {n}" for s, n in windows.items())
-            raise ValueError(
-                f"start/stop: subjects get different numbers of windows ({listing}); windows "
-                "are paired by index, so every subject's range must hold the same number"
-            )
+        check_same_counts(
+            windows,
+            "start/stop: subjects get different numbers of windows",
+            "windows are paired by index, so every subject's range must hold the same number",
+        )
         return windows
 
 
