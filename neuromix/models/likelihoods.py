@@ -73,8 +73,24 @@ def _flat_sum(t: Tensor) -> Tensor:
     return t.reshape(t.shape[0], -1).sum(dim=1)
 
 
+class _LocationScale(Likelihood):
+    """A location-scale family: the decoder output is the location (the mean); ``scale``
+    (> 0) is fixed."""
+
+    def __init__(self, *, scale: float):
+        if not scale > 0:
+            raise ValueError(f"{self.name} scale must be > 0, got {scale}")
+        self.scale = float(scale)
+
+    def mean(self, params):
+        return params
+
+    def config(self):
+        return {"name": self.name, "scale": self.scale}
+
+
 @LIKELIHOODS.register
-class Gaussian(Likelihood):
+class Gaussian(_LocationScale):
     """N(x; mu, scale^2) per feature; with fixed scale this is the squared error.
 
     nll = sum_j (x_j - mu_j)^2 / (2 scale^2) + log(scale) + log(2 pi) / 2.
@@ -89,24 +105,16 @@ class Gaussian(Likelihood):
     name = "gaussian"
 
     def __init__(self, *, scale: float = 1.0):
-        if not scale > 0:
-            raise ValueError(f"gaussian scale must be > 0, got {scale}")
-        self.scale = float(scale)
+        super().__init__(scale=scale)
 
     def nll(self, params, x):
         sq = (x - params) ** 2 / (2.0 * self.scale**2)
         n_features = sq[0].numel()
         return _flat_sum(sq) + n_features * (math.log(self.scale) + 0.5 * _LOG_2PI)
 
-    def mean(self, params):
-        return params
-
-    def config(self):
-        return {"name": self.name, "scale": self.scale}
-
 
 @LIKELIHOODS.register
-class Laplace(Likelihood):
+class Laplace(_LocationScale):
     """Laplace(x; mu, scale) per feature; scale 0.75 as in the paper's image experiments.
 
     nll = sum_j |x_j - mu_j| / scale + log(2 scale).
@@ -115,19 +123,11 @@ class Laplace(Likelihood):
     name = "laplace"
 
     def __init__(self, *, scale: float = 0.75):
-        if not scale > 0:
-            raise ValueError(f"laplace scale must be > 0, got {scale}")
-        self.scale = float(scale)
+        super().__init__(scale=scale)
 
     def nll(self, params, x):
         n_features = x[0].numel()
         return _flat_sum((x - params).abs()) / self.scale + n_features * math.log(2.0 * self.scale)
-
-    def mean(self, params):
-        return params
-
-    def config(self):
-        return {"name": self.name, "scale": self.scale}
 
 
 @LIKELIHOODS.register
