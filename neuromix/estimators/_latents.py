@@ -39,19 +39,11 @@ class _LatentsMixin:
         view = t.unfold(2, self._lag, self._step)[:, :, : self.n_windows_]  # (tr, u, w, lag)
         return view.permute(0, 2, 1, 3).reshape(t.shape[0] * self.n_windows_, -1).float()
 
-    @torch.no_grad()
-    def _encode(self, m: int, windows: torch.Tensor, chunk: int = 8192):
-        module = self.vae_.module_
-        module.eval()
-        mus, logvars = [], []
-        for i in range(0, windows.shape[0], chunk):
-            inputs = [None] * len(self.subjects_)
-            inputs[m] = windows[i : i + chunk]
-            mu, logvar, given = module.encode(inputs)
-            self.vae_._check_encoded(mu, logvar, given)
-            mus.append(mu[:, m])
-            logvars.append(logvar[:, m])
-        return torch.cat(mus).cpu().numpy(), torch.cat(logvars).cpu().numpy()
+    def _encode(self, m: int, windows: torch.Tensor):
+        """Posterior means and variances of subject m's windows, through the one public
+        encode path, :meth:`MultimodalVAE.posterior`."""
+        s = self.subjects_[m]
+        return self.vae_.posterior({s: windows.cpu().numpy()})[s]
 
     def _window_coords(self, s: str, counts: xr.DataArray, split: np.ndarray | None):
         n_trials = counts.sizes["trial"]
@@ -75,12 +67,12 @@ class _LatentsMixin:
         """Concatenate per-subject latents into one DataArray with a MultiIndex."""
         frames, extras, values = [], [], []
         rng = np.random.default_rng(self.seed if seed is None else seed)
-        for coords, extra, (mu, logvar) in parts:
+        for coords, extra, (mu, var) in parts:
             frames.append(pd.DataFrame(coords))
             extras.append(extra)
             if sample:
                 eps = rng.standard_normal((n_samples, *mu.shape)).astype(mu.dtype)
-                values.append(mu + np.exp(0.5 * logvar) * eps)
+                values.append(mu + np.sqrt(var) * eps)
             else:
                 values.append(mu)
         index = pd.MultiIndex.from_frame(pd.concat(frames, ignore_index=True))

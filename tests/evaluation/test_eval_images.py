@@ -100,7 +100,7 @@ def test_coherence_of_real_paired_images_is_perfect_and_of_noise_is_chance(rng, 
 
 def test_coherence_needs_a_classifier_for_every_modality(labels):
     X = _bar_images(labels, n_modalities=2)
-    with pytest.raises(ValueError, match=r"no classifier for modalities \['m1'\]"):
+    with pytest.raises(ValueError, match=r"no classifier for 'm1'"):
         coherence(lambda s, xs, ts: {}, X, labels, {"m0": RowReader()})
 
 
