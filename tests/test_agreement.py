@@ -269,7 +269,7 @@ def test_neural_model_latents_equal_the_estimator_on_the_same_windows(model):
         mu, var = model.vae_.posterior({s: flat})[s]
         np.testing.assert_array_equal(mu, ours)
     # drawn latents: mean + sd * N(0, 1) noise of the model's seed, subject after subject
-    drawn = model.latents(sample=True, n_samples=2)
+    drawn = model.latents(sample=True, n_draws=2)
     rng = np.random.default_rng(model.seed)
     for s in model.subjects_:
         mu, var = model.vae_.posterior(
@@ -379,7 +379,7 @@ def test_image_coherence_generator_encodes_as_transform(image_vae, monkeypatch):
         assert given == [k == m for k in range(len(vae.subjects_))]
         np.testing.assert_array_equal(mu[:, m].numpy(), expected[s])
         with torch.no_grad():
-            params = vae.module_.decode(
+            params = vae.module_.likelihood_params(
                 torch.as_tensor(expected[s]), subjects=list(range(len(vae.subjects_)))
             )
         for k, t in enumerate(vae.subjects_):

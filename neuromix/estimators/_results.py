@@ -98,9 +98,9 @@ class _ResultsMixin:
         q_m (one draw per window, decoded by every target's decoder), decode with k's
         decoder, and classify the generated windows with a classifier trained on k's real
         training windows (:func:`neuromix.evaluation.coherence.coherence`).
-        ``coherence[m, k]`` is the fraction classified as the source trial's label; ``oracle`` is that
-        classifier's accuracy on k's real held-out windows (its ceiling) and ``chance`` the
-        majority-class rate. The window classifier is shrinkage LDA
+        ``coherence[m,k]`` is the fraction classified as the source trial's label;
+        ``oracle`` is that classifier's accuracy on k's real held-out windows (its ceiling)
+        and ``chance`` the majority-class rate. The window classifier is shrinkage LDA
         (:func:`neuromix.evaluation.decoding.window_classifier`).
         """
         self._check_fitted()

@@ -227,7 +227,7 @@ class _VAEInference:
             if sample:
                 eps = torch.randn(mu_z.shape, generator=gen).to(mu_z.device)
                 z = mu_z + torch.exp(0.5 * logvar_z) * eps
-            params = self.module_.decode(z, subjects=index)
+            params = self.module_.likelihood_params(z, subjects=index)
             for t, k in zip(targets, index, strict=True):
                 out[t].append(self.module_.likelihoods[k].mean(params[k]).cpu().numpy())
         return {t: np.concatenate(parts) for t, parts in out.items()}

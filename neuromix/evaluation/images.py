@@ -158,10 +158,10 @@ def reconstruction_errors(vae, X: Mapping[str, np.ndarray], *, seed: int = 0) ->
         z = reparameterize(plan.mu, plan.logvar, generator=generator)
         k = plan.decode.shape[1]
         z_in = z[:, plan.decode, :].permute(1, 0, 2, 3).reshape(len(subjects), batch * k, -1)
-        joint = module.decode(z_in)
+        joint = module.likelihood_params(z_in)
         # self: each modality from a sample of its own q_m, all decoders at once
         z_self = reparameterize(mu, logvar, generator=generator).transpose(0, 1)
-        own = module.decode(z_self)
+        own = module.likelihood_params(z_self)
         for m, x in enumerate(xs):
             lik = module.likelihoods[m]
             x_k = x.unsqueeze(1).expand(batch, k, *x.shape[1:]).reshape(batch * k, *x.shape[1:])

@@ -184,7 +184,9 @@ def poe_vae(data):
 def _decode_mean(vae, z, target):
     t = vae.subjects_.index(target)
     with torch.no_grad():
-        params = vae.module_.decode(torch.as_tensor(z, dtype=torch.float32), subjects=[t])[t]
+        params = vae.module_.likelihood_params(
+            torch.as_tensor(z, dtype=torch.float32), subjects=[t]
+        )[t]
         return vae.module_.likelihoods[t].mean(params).numpy()
 
 

@@ -230,7 +230,9 @@ def test_coherence_of_poe_decodes_the_sources_own_posterior(polymnist, vaes):
     out = posterior_generator(vae, sample=False)("m1", X["m1"], ["m2"])["m2"]
     mean = torch.as_tensor(vae.transform({"m1": X["m1"]})["m1"])
     with torch.no_grad():
-        expected = vae.module_.decode(mean, subjects=[2])[2].numpy()  # Laplace: mean = params
+        expected = vae.module_.likelihood_params(mean, subjects=[2])[
+            2
+        ].numpy()  # Laplace: mean = params
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
 
 
