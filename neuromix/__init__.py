@@ -17,7 +17,8 @@ from neuromix.data import Recording, bin_trials, from_arrays, from_xarray
 from neuromix.datasets.odor_sequence import load_published
 from neuromix.estimators import MultimodalVAE, NeuralModel, fit
 from neuromix.evaluation.onset import response_onset
-from neuromix.io.nwb import read_nwb, write_nwb
+from neuromix.io.nwb import read_nwb, write_recording
+from neuromix.io.nwb.write import write_nwb as write_nwb  # deprecated: write_recording
 from neuromix.io.persistence import load
 
 __all__ = [
@@ -35,5 +36,5 @@ __all__ = [
     "models",
     "read_nwb",
     "response_onset",
-    "write_nwb",
+    "write_recording",
 ]

@@ -267,9 +267,16 @@ def test_neural_model_latents_equal_the_estimator_on_the_same_windows(model):
         np.testing.assert_array_equal(model.vae_.transform({s: rows})[s], ours)
         np.testing.assert_array_equal(model.vae_.transform({s: flat})[s], ours)
         mu, var = model.vae_.posterior({s: flat})[s]
-        enc_mu, enc_logvar = model._encode(m, model._all_windows(m))
-        np.testing.assert_array_equal(mu, enc_mu)
-        np.testing.assert_array_equal(var, np.exp(enc_logvar))
+        np.testing.assert_array_equal(mu, ours)
+    # drawn latents: mean + sd * N(0, 1) noise of the model's seed, subject after subject
+    drawn = model.latents(sample=True, n_draws=2)
+    rng = np.random.default_rng(model.seed)
+    for s in model.subjects_:
+        mu, var = model.vae_.posterior(
+            {s: model.windows().sel(subject=s).dropna("feature", how="all").values}
+        )[s]
+        eps = rng.standard_normal((2, *mu.shape)).astype(mu.dtype)
+        np.testing.assert_allclose(drawn.sel(subject=s).values, mu + np.sqrt(var) * eps, rtol=1e-6)
 
 
 def test_neural_model_transform_of_the_fitted_recordings_equals_latents(model, recordings):
@@ -372,7 +379,7 @@ def test_image_coherence_generator_encodes_as_transform(image_vae, monkeypatch):
         assert given == [k == m for k in range(len(vae.subjects_))]
         np.testing.assert_array_equal(mu[:, m].numpy(), expected[s])
         with torch.no_grad():
-            params = vae.module_.decode(
+            params = vae.module_.likelihood_params(
                 torch.as_tensor(expected[s]), subjects=list(range(len(vae.subjects_)))
             )
         for k, t in enumerate(vae.subjects_):

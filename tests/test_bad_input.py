@@ -26,7 +26,7 @@ import neuromix as nm
 import neuromix._validation as validation
 import neuromix.estimators.vae as estimator_module
 from neuromix.data import bin_spikes, bin_trials, from_arrays, from_xarray
-from neuromix.io.nwb import read_nwb, write_nwb
+from neuromix.io.nwb import read_nwb, write_recording
 
 
 def _raises(error, match):
@@ -299,7 +299,7 @@ def _recording(subject="R1", start=(1.0, 4.0), stop=(3.0, 6.0)):
 
 def _written(name, **kwargs):
     def make(folder):
-        return write_nwb(_recording(**kwargs), folder / f"{name}.nwb")
+        return write_recording(_recording(**kwargs), folder / f"{name}.nwb")
 
     return make
 
@@ -910,7 +910,7 @@ TRANSFORM = [
     pytest.param(lambda rec: rec, {}, does_not_raise(), id="every-subject"),
     pytest.param(
         lambda rec: {"Mitt": rec["Mitt"]},
-        {"sample": True, "n_samples": 2, "seed": 3},
+        {"sample": True, "n_draws": 2, "seed": 3},
         does_not_raise(),
         id="draws",
     ),
@@ -928,8 +928,8 @@ TRANSFORM = [
     ),
     pytest.param(
         lambda rec: {"Barat": rec["Barat"]},
-        {"sample": True, "n_samples": 0},
-        _raises(ValueError, r"n_samples: expected an integer >= 1, got 0"),
+        {"sample": True, "n_draws": 0},
+        _raises(ValueError, r"n_draws: expected an integer >= 1, got 0"),
         id="no-draws",
     ),
     pytest.param(
@@ -980,21 +980,21 @@ def test_transform(model, rec, make, kwargs, expectation):
 
 LATENTS = [
     pytest.param({}, does_not_raise(), id="means"),
-    pytest.param({"sample": True, "n_samples": 3, "seed": 0}, does_not_raise(), id="draws"),
+    pytest.param({"sample": True, "n_draws": 3, "seed": 0}, does_not_raise(), id="draws"),
     pytest.param({"sample": np.True_}, does_not_raise(), id="numpy-bool"),
     pytest.param(
-        {"sample": True, "n_samples": 0},
-        _raises(ValueError, r"n_samples: expected an integer >= 1, got 0"),
+        {"sample": True, "n_draws": 0},
+        _raises(ValueError, r"n_draws: expected an integer >= 1, got 0"),
         id="zero-draws",
     ),
     pytest.param(
-        {"sample": True, "n_samples": -1},
-        _raises(ValueError, r"n_samples: expected an integer >= 1, got -1"),
+        {"sample": True, "n_draws": -1},
+        _raises(ValueError, r"n_draws: expected an integer >= 1, got -1"),
         id="negative-draws",
     ),
     pytest.param(
-        {"sample": True, "n_samples": 2.5},
-        _raises(TypeError, r"n_samples: expected an integer >= 1, got 2.5"),
+        {"sample": True, "n_draws": 2.5},
+        _raises(TypeError, r"n_draws: expected an integer >= 1, got 2.5"),
         id="fractional-draws",
     ),
     pytest.param(
@@ -1072,7 +1072,7 @@ def test_decode(model, kwargs, expectation):
 @pytest.fixture(scope="module")
 def files(rec, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nwb")
-    return {s: write_nwb(r, folder / f"{s}.nwb") for s, r in rec.items()}
+    return {s: write_recording(r, folder / f"{s}.nwb") for s, r in rec.items()}
 
 
 TO_NWB = [

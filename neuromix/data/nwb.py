@@ -13,7 +13,7 @@ __all__ = ["DEFAULT_SPECIES", "NWBSpikeTimes", "read_nwb", "write_nwb"]
 
 warnings.warn(
     "neuromix.data.nwb is deprecated and will be removed in the next release; use "
-    "neuromix.read_nwb / neuromix.write_nwb or neuromix.io.nwb",
+    "neuromix.read_nwb / neuromix.write_recording or neuromix.io.nwb",
     DeprecationWarning,
     stacklevel=2,
 )

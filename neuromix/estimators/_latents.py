@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from neuromix._deprecation import UNSET, renamed_keyword
 from neuromix.data.binning import bin_trials
 from neuromix.data.pairing import select_trials
 from neuromix.data.recording import Recording
@@ -39,19 +40,11 @@ class _LatentsMixin:
         view = t.unfold(2, self._lag, self._step)[:, :, : self.n_windows_]  # (tr, u, w, lag)
         return view.permute(0, 2, 1, 3).reshape(t.shape[0] * self.n_windows_, -1).float()
 
-    @torch.no_grad()
-    def _encode(self, m: int, windows: torch.Tensor, chunk: int = 8192):
-        module = self.vae_.module_
-        module.eval()
-        mus, logvars = [], []
-        for i in range(0, windows.shape[0], chunk):
-            inputs = [None] * len(self.subjects_)
-            inputs[m] = windows[i : i + chunk]
-            mu, logvar, given = module.encode(inputs)
-            self.vae_._check_encoded(mu, logvar, given)
-            mus.append(mu[:, m])
-            logvars.append(logvar[:, m])
-        return torch.cat(mus).cpu().numpy(), torch.cat(logvars).cpu().numpy()
+    def _encode(self, m: int, windows: torch.Tensor):
+        """Posterior means and variances of subject m's windows, through the one public
+        encode path, :meth:`MultimodalVAE.posterior`."""
+        s = self.subjects_[m]
+        return self.vae_.posterior({s: windows.cpu().numpy()})[s]
 
     def _window_coords(self, s: str, counts: xr.DataArray, split: np.ndarray | None):
         n_trials = counts.sizes["trial"]
@@ -71,16 +64,16 @@ class _LatentsMixin:
                 extra[name] = ("sample", np.repeat(coord.values, w))
         return coords, extra
 
-    def _assemble(self, parts, *, sample, n_samples, seed, attrs):
+    def _assemble(self, parts, *, sample, n_draws, seed, attrs):
         """Concatenate per-subject latents into one DataArray with a MultiIndex."""
         frames, extras, values = [], [], []
         rng = np.random.default_rng(self.seed if seed is None else seed)
-        for coords, extra, (mu, logvar) in parts:
+        for coords, extra, (mu, var) in parts:
             frames.append(pd.DataFrame(coords))
             extras.append(extra)
             if sample:
-                eps = rng.standard_normal((n_samples, *mu.shape)).astype(mu.dtype)
-                values.append(mu + np.exp(0.5 * logvar) * eps)
+                eps = rng.standard_normal((n_draws, *mu.shape)).astype(mu.dtype)
+                values.append(mu + np.sqrt(var) * eps)
             else:
                 values.append(mu)
         index = pd.MultiIndex.from_frame(pd.concat(frames, ignore_index=True))
@@ -104,17 +97,21 @@ class _LatentsMixin:
             da = da.assign_coords({name: ("sample", column)})
         return da.assign_coords(latent=np.arange(data.shape[-1]))
 
-    def latents(self, *, sample: bool = False, n_samples: int = 1, seed: int | None = None):
+    def latents(
+        self, *, sample: bool = False, n_draws: int = 1, seed: int | None = None, n_samples=UNSET
+    ):
         """Latents of every window of every kept trial of every subject.
 
         Parameters
         ----------
         sample : bool, default=False
             Draw from each window's posterior instead of giving its mean.
-        n_samples : int, default=1
+        n_draws : int, default=1
             Draws per window when ``sample``.
         seed : int, optional
             Seed of the draws (default: the model's seed).
+        n_samples : int
+            Deprecated name of ``n_draws`` (removed in the next release).
 
         Returns
         -------
@@ -126,7 +123,10 @@ class _LatentsMixin:
             every trial label, so ``.groupby("odor")`` works.
         """
         self._check_fitted()
-        _check_sampling(sample, n_samples, seed)
+        n_draws = renamed_keyword(
+            "NeuralModel.latents", "n_samples", "n_draws", n_samples, n_draws, 1
+        )
+        _check_sampling(sample, n_draws, seed)
         parts = []
         for m, s in enumerate(self.subjects_):
             coords, extra = self._window_coords(s, self.counts_[s], self.test_[s])
@@ -137,7 +137,7 @@ class _LatentsMixin:
             "beta": self.beta,
             "description": "posterior " + ("samples" if sample else "means") + " per window",
         }
-        return self._assemble(parts, sample=sample, n_samples=n_samples, seed=seed, attrs=attrs)
+        return self._assemble(parts, sample=sample, n_draws=n_draws, seed=seed, attrs=attrs)
 
     def windows(self) -> xr.DataArray:
         """The raw windows the encoders read, row for row as :meth:`latents`.
@@ -161,17 +161,24 @@ class _LatentsMixin:
             padded[:, : rows.shape[1]] = rows
             parts.append((coords, extra, (padded, None)))
         attrs = {"subject_dim": self.subject_dim, "description": "raw windows, unit * lag"}
-        da = self._assemble(parts, sample=False, n_samples=1, seed=None, attrs=attrs)
+        da = self._assemble(parts, sample=False, n_draws=1, seed=None, attrs=attrs)
         return da.rename({"latent": "feature"}).rename("windows")
 
-    def transform(self, recordings, *, sample: bool = False, n_samples: int = 1, seed=None):
+    def transform(
+        self, recordings, *, sample: bool = False, n_draws: int = 1, seed=None, n_samples=UNSET
+    ):
         """Latents of new recordings of fitted subjects (e.g. another session).
 
         The recordings are binned and windowed as at fit (same ranges, no split); their
-        units must carry the same ids, in the same order, as at fit.
+        units must carry the same ids, in the same order, as at fit. ``sample``,
+        ``n_draws`` and ``seed`` as in :meth:`latents` (``n_samples`` is the deprecated
+        name of ``n_draws``).
         """
         self._check_fitted()
-        _check_sampling(sample, n_samples, seed)
+        n_draws = renamed_keyword(
+            "NeuralModel.transform", "n_samples", "n_draws", n_samples, n_draws, 1
+        )
+        _check_sampling(sample, n_draws, seed)
         data = self._normalise(recordings)
         for s in data:  # every subject before any is binned
             if s not in self.subjects_:
@@ -206,7 +213,7 @@ class _LatentsMixin:
         return self._assemble(
             parts,
             sample=sample,
-            n_samples=n_samples,
+            n_draws=n_draws,
             seed=seed,
             attrs={"method": self.method, "subject_dim": self.subject_dim},
         )
@@ -244,14 +251,14 @@ class _LatentsMixin:
                 )
 
 
-def _check_sampling(sample, n_samples, seed) -> None:
+def _check_sampling(sample, n_draws, seed) -> None:
     """The draw arguments of :meth:`NeuralModel.latents` and ``transform``."""
     if not isinstance(sample, bool | np.bool_):
         raise TypeError(f"sample: expected True or False, got {sample!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
-        raise TypeError(f"n_samples: expected an integer >= 1, got {n_samples!r}")
-    if n_samples < 1:
-        raise ValueError(f"n_samples: expected an integer >= 1, got {n_samples!r}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer):
+        raise TypeError(f"n_draws: expected an integer >= 1, got {n_draws!r}")
+    if n_draws < 1:
+        raise ValueError(f"n_draws: expected an integer >= 1, got {n_draws!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
         raise TypeError(f"seed: expected None or an integer >= 0, got {seed!r}")
     if seed is not None and seed < 0:

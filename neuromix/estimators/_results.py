@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from neuromix.evaluation.alignment import centroid_distances
+from neuromix.evaluation.coherence import coherence, posterior_generator
 from neuromix.evaluation.decoding import chance_level, decode_labels, window_classifier
 
 __all__: list[str] = []
@@ -94,40 +95,39 @@ class _ResultsMixin:
         """Coherence of conditional generation across subjects, on held-out trials.
 
         For each source subject m and target k: encode m's held-out windows, draw z from
-        q_m, decode with k's decoder, and classify the generated windows with a
-        classifier trained on k's real training windows. ``coherence[m, k]`` is the
-        fraction classified as the source trial's label; ``oracle`` is that
-        classifier's accuracy on k's real held-out windows (its ceiling) and ``chance``
-        the majority-class rate. The window classifier is shrinkage LDA
+        q_m (one draw per window, decoded by every target's decoder), decode with k's
+        decoder, and classify the generated windows with a classifier trained on k's real
+        training windows (:func:`neuromix.evaluation.coherence.coherence`).
+        ``coherence[m,k]`` is the fraction classified as the source trial's label;
+        ``oracle`` is that classifier's accuracy on k's real held-out windows (its ceiling)
+        and ``chance`` the majority-class rate. The window classifier is shrinkage LDA
         (:func:`neuromix.evaluation.decoding.window_classifier`).
         """
         self._check_fitted()
         label = self.label if label is None else label
-        windows, labels = {}, {}
+        train, test, classifiers, oracle, chance = {}, {}, {}, {}, {}
         for m, s in enumerate(self.subjects_):
             w = self._all_windows(m).cpu().numpy()
             trial_labels = np.repeat(self.counts_[s][label].values, self.n_windows_)
-            test = np.repeat(self.test_[s], self.n_windows_)
-            windows[s] = (w[~test], w[test])
-            labels[s] = (trial_labels[~test], trial_labels[test])
-        classifiers, oracle, chance = {}, {}, {}
-        for s in self.subjects_:
-            clf = window_classifier().fit(windows[s][0], labels[s][0])
-            classifiers[s] = clf
-            oracle[s] = clf.score(windows[s][1], labels[s][1])
-            chance[s] = chance_level(labels[s][1])
-        matrix = np.zeros((len(self.subjects_), len(self.subjects_)))
-        for i, src in enumerate(self.subjects_):
-            for j, tgt in enumerate(self.subjects_):
-                generated = self.vae_.generate(
-                    {src: windows[src][1]}, tgt, sample=sample, seed=self.seed + 13 * i + j
-                )
-                matrix[i, j] = classifiers[tgt].score(generated, labels[src][1])
+            held_out = np.repeat(self.test_[s], self.n_windows_)
+            train[s] = (w[~held_out], trial_labels[~held_out])
+            test[s] = (w[held_out], trial_labels[held_out])
+            classifiers[s] = window_classifier().fit(*train[s])
+            oracle[s] = classifiers[s].score(*test[s])
+            chance[s] = chance_level(test[s][1])
         dim = self.subject_dim
+        matrix = coherence(
+            posterior_generator(self.vae_, seed=self.seed, sample=sample),
+            {s: x for s, (x, _) in test.items()},
+            {s: y for s, (_, y) in test.items()},
+            classifiers,
+            diagonal=True,
+            dims=(f"source_{dim}", f"target_{dim}"),
+        )
         names = np.array(self.subjects_, dtype=object)
         return xr.Dataset(
             {
-                "coherence": ((f"source_{dim}", f"target_{dim}"), matrix),
+                "coherence": matrix.drop_vars(list(matrix.coords)),
                 "oracle": (dim, np.array([oracle[s] for s in self.subjects_])),
                 "chance": (dim, np.array([chance[s] for s in self.subjects_])),
             },

@@ -156,8 +156,9 @@ class _VAEInference:
         ----------
         X : mapping of str to array-like
             Source subjects (paired rows when several).
-        target : str
-            A fitted subject.
+        target : str or sequence of str
+            A fitted subject, or several: then one latent per sample is decoded by
+            every target's decoder.
         sample : bool, default=True
             Draw z from the posterior; False uses its mean.
         seed : int, optional
@@ -166,18 +167,35 @@ class _VAEInference:
         Returns
         -------
         numpy.ndarray of shape (n_samples, *shape of target)
+            For a sequence of targets, a dict target -> such an array.
+
+        Examples
+        --------
+        >>> import neuromix as nm
+        >>> X, _ = nm.datasets.make_multiview(n_samples=200, seed=0)
+        >>> vae = nm.MultimodalVAE(epochs=2, progress=False).fit(X)
+        >>> vae.generate({"a": X["a"][:5]}, "b").shape
+        (5, 30)
+        >>> sorted(vae.generate({"a": X["a"][:5]}, ["b", "c"]))
+        ['b', 'c']
         """
         arrays = self._check_X(X, paired=True)
         seed = self.seed if seed is None else seed
-        return self._generate(arrays, [target], sample=sample, seed=seed)[target]
+        if isinstance(target, str):
+            return self._generate(arrays, [target], sample=sample, seed=seed)[target]
+        targets = list(target)
+        if not targets or not all(isinstance(t, str) for t in targets):
+            raise TypeError(
+                f"target: expected a subject name or a non-empty sequence of them, got {target!r}"
+            )
+        return self._generate(arrays, targets, sample=sample, seed=seed)
 
     @torch.no_grad()
     def _generate(self, arrays, targets, *, sample, seed):
         """:meth:`generate` into several targets at once from checked ``arrays``.
 
         One latent per sample, decoded by every target's decoder; returns
-        ``{target: likelihood means}``. The image coherence
-        (:func:`neuromix.evaluation.images.posterior_generator`) runs this too.
+        ``{target: likelihood means}``.
         """
         for target in targets:
             if target not in self.subjects_:
@@ -209,7 +227,7 @@ class _VAEInference:
             if sample:
                 eps = torch.randn(mu_z.shape, generator=gen).to(mu_z.device)
                 z = mu_z + torch.exp(0.5 * logvar_z) * eps
-            params = self.module_.decode(z, subjects=index)
+            params = self.module_.likelihood_params(z, subjects=index)
             for t, k in zip(targets, index, strict=True):
                 out[t].append(self.module_.likelihoods[k].mean(params[k]).cpu().numpy())
         return {t: np.concatenate(parts) for t, parts in out.items()}

@@ -83,14 +83,14 @@ def log_normal(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
 def reparameterize(
     mu: Tensor,
     logvar: Tensor,
-    n_samples: int | None = None,
+    n_draws: int | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Draw z = mu + sigma * eps with eps ~ N(0, I), differentiable in mu and logvar.
 
-    With ``n_samples`` a leading sample axis is added: ``(n_samples, *mu.shape)``.
+    With ``n_draws`` a leading axis of draws is added: ``(n_draws, *mu.shape)``.
     """
-    shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
+    shape = mu.shape if n_draws is None else (n_draws, *mu.shape)
     eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
 
@@ -205,7 +205,7 @@ def mixture_kl_mc(
     logvar: Tensor,
     mask: Tensor | None = None,
     *,
-    n_samples: int = 1,
+    n_draws: int = 1,
     alpha: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> Tensor:
@@ -222,7 +222,7 @@ def mixture_kl_mc(
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    z = reparameterize(mu, logvar, n_samples, generator)  # (S, B, M, L): z drawn from q_m
+    z = reparameterize(mu, logvar, n_draws, generator)  # (S, B, M, L): z drawn from q_m
     # log q_k(z_m) for every pair: (S, B, M [sample from m], M [evaluated under k])
     log_q = log_normal(z.unsqueeze(-2), mu.unsqueeze(-3), logvar.unsqueeze(-3))
     log_own = torch.diagonal(log_q, dim1=-2, dim2=-1)  # (S, B, M)

@@ -44,7 +44,7 @@ def get_method(method: str | Method, **options) -> Method:
     Examples
     --------
     >>> get_method("mmvm", estimator="mc")
-    MMVM(estimator='mc', n_samples=1, alpha=0.0, anneal_epochs=0)
+    MMVM(estimator='mc', n_draws=1, alpha=0.0, anneal_epochs=0)
     >>> get_method("nope")
     Traceback (most recent call last):
     ...

@@ -7,6 +7,7 @@ convention of :mod:`neuromix.models.gaussian`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -111,14 +112,30 @@ class MultimodalModule(nn.Module):
         mu, raw = h.split(self.latent_dim, dim=-1)
         return mu, bound_logvar(raw), mask
 
-    def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
+    def likelihood_params(
+        self, z: Tensor, subjects: Sequence[int] | None = None
+    ) -> list[Tensor | None]:
         """Likelihood parameters of every subject (or of ``subjects``) from z ``(n, latent)``
-        or from one latent per subject ``(subject, n, latent)``."""
+        or from one latent per subject ``(subject, n, latent)``: the decoders' outputs.
+
+        (Named for what it returns: in neuromix "decode" means reading a trial label
+        out of latents, :meth:`neuromix.NeuralModel.decode`.)
+        """
         targets = range(self.n_subjects) if subjects is None else subjects
         inputs: list[Tensor | None] = [None] * self.n_subjects
         for m in targets:
             inputs[m] = z[m] if z.dim() == 3 else z
         return self.decoders(inputs)
+
+    def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
+        """Deprecated name of :meth:`likelihood_params` (removed in the next release)."""
+        warnings.warn(
+            "MultimodalModule.decode is deprecated and will be removed in the next release; "
+            "use likelihood_params",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.likelihood_params(z, subjects)
 
     def loss(
         self,

@@ -76,7 +76,7 @@ def test_latents_are_labelled_xarray(model):
     assert np.isfinite(lat.values).all()
     cube = lat.unstack("sample")
     assert set(cube.dims) == {"rat", "trial", "window", "latent"}
-    draws = model.latents(sample=True, n_samples=3)
+    draws = model.latents(sample=True, n_draws=3)
     assert draws.dims == ("draw", "sample", "latent") and draws.sizes["draw"] == 3
 
 

@@ -184,7 +184,9 @@ def poe_vae(data):
 def _decode_mean(vae, z, target):
     t = vae.subjects_.index(target)
     with torch.no_grad():
-        params = vae.module_.decode(torch.as_tensor(z, dtype=torch.float32), subjects=[t])[t]
+        params = vae.module_.likelihood_params(
+            torch.as_tensor(z, dtype=torch.float32), subjects=[t]
+        )[t]
         return vae.module_.likelihoods[t].mean(params).numpy()
 
 
@@ -205,6 +207,18 @@ def test_generate_from_one_source_decodes_its_own_posterior(poe_vae, data):
     np.testing.assert_allclose(
         drawn, _decode_mean(vae, mean + np.sqrt(var) * eps, "c"), rtol=1e-4, atol=1e-5
     )
+
+
+def test_generate_into_several_targets_decodes_one_draw_with_each_decoder(poe_vae, data):
+    X, _ = data
+    source = {"a": X["a"][:40]}
+    mean, var = poe_vae.posterior(source)["a"]
+    eps = torch.randn(mean.shape, generator=torch.Generator().manual_seed(7)).numpy()
+    got = poe_vae.generate(source, ["b", "c"], seed=7)
+    assert list(got) == ["b", "c"]
+    for target in ("b", "c"):
+        expected = _decode_mean(poe_vae, mean + np.sqrt(var) * eps, target)
+        np.testing.assert_allclose(got[target], expected, rtol=1e-4, atol=1e-5)
 
 
 def test_generate_from_several_sources_decodes_the_joint_posterior(poe_vae, data):

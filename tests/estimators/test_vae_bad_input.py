@@ -198,6 +198,17 @@ def test_generate_unknown_target(fitted):
         fitted.generate({"a": GOOD["a"]}, "z")
 
 
+@pytest.mark.parametrize("target", [[], [3], ("b", None)])
+def test_generate_bad_target_list(fitted, target):
+    with pytest.raises(TypeError, match=r"target: expected a subject name or a non-empty"):
+        fitted.generate({"a": GOOD["a"]}, target)
+
+
+def test_generate_unknown_target_in_a_list(fitted):
+    with pytest.raises(ValueError, match=r"target 'z' was not present at fit"):
+        fitted.generate({"a": GOOD["a"]}, ["b", "z"])
+
+
 def test_unfitted_model():
     with pytest.raises(RuntimeError, match="not fitted yet"):
         nm.MultimodalVAE().transform(GOOD)

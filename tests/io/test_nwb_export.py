@@ -247,7 +247,9 @@ def test_default_mode_replaces_each_file_atomically(model, expected, files):
 
 
 def test_in_memory_data_goes_to_the_files_given(memory_model, simulated, tmp_path):
-    files = {s: nm.write_nwb(simulated[s], tmp_path / f"{s}.nwb") for s in memory_model.subjects_}
+    files = {
+        s: nm.write_recording(simulated[s], tmp_path / f"{s}.nwb") for s in memory_model.subjects_
+    }
     export_latents(memory_model, files)
     read = _read(files["Barat"], method="poe")
     assert read["names"] == ["latent_windows_poe", "latents_poe"]
@@ -291,7 +293,7 @@ def test_windows_are_traced_to_trial_rows(tmp_path, ids, wanted, onsets, expecta
         index=[10, 11, 12] if ids is None else [ids.format(i) for i in (10, 11, 12)],
     )
     recording = nm.from_arrays([np.array([0.5, 2.0])], trials, subject="R1")
-    path = nm.write_nwb(recording, tmp_path / "R1.nwb")
+    path = nm.write_recording(recording, tmp_path / "R1.nwb")
     with NWBHDF5IO(path, "r") as io, expectation:
         trials = io.read().trials
         found = _trial_rows("R1", path, trials, np.asarray(wanted, dtype=object), onsets)
@@ -361,7 +363,7 @@ ERRORS = [
             ValueError,
             match=r"subject 'Barat': no NWB file to write the latents to: the model was fitted "
             r"on data in memory; pass paths=\{'Barat': file\}, "
-            r"e\.g\. after writing the recording with neuromix\.write_nwb",
+            r"e\.g\. after writing the recording with neuromix\.write_recording",
         ),
         id="in-memory-without-paths",
     ),

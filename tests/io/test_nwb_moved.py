@@ -68,7 +68,7 @@ def test_normal_use_goes_through_no_shim():
     """(That io imports no estimator is checked by tests/test_architecture.py.)"""
     use = (
         "import neuromix as nm, neuromix.data\n"
-        "nm.read_nwb, nm.write_nwb, nm.load\n"
+        "nm.read_nwb, nm.write_recording, nm.load\n"
         "import sys\n"
         "assert 'neuromix.data.nwb' not in sys.modules\n"
     )

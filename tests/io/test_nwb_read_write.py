@@ -10,7 +10,7 @@ import pytest
 from nwbinspector import Importance, inspect_nwbfile
 
 from neuromix.data import bin_trials, from_arrays
-from neuromix.io.nwb import NWBSpikeTimes, read_nwb, write_nwb
+from neuromix.io.nwb import NWBSpikeTimes, read_nwb, write_recording
 
 
 def _recording(subject="R1", unit_ids=None, time_resolution=1 / 30000, trial_ids=None):
@@ -66,7 +66,7 @@ def _assert_same(read, written):
 )
 def test_round_trip(tmp_path, kwargs):
     rec = _recording(**kwargs)
-    path = write_nwb(rec, tmp_path / "r1.nwb")
+    path = write_recording(rec, tmp_path / "r1.nwb")
     assert path == tmp_path / "r1.nwb"
     read = read_nwb(path)
     assert list(read) == ["R1"]
@@ -90,19 +90,19 @@ def _serious_checks(path):
     "kwargs", [{}, {"unit_ids": ["a", "b", "c", "d"], "trial_ids": list("abcdef")}]
 )
 def test_written_file_passes_nwbinspector(tmp_path, kwargs):
-    path = write_nwb(_recording(**kwargs), tmp_path / "r1.nwb")
+    path = write_recording(_recording(**kwargs), tmp_path / "r1.nwb")
     assert _serious_checks(path) == []
 
 
 def test_unknown_resolution_is_the_only_inspector_complaint(tmp_path):
     # An unknown clock resolution is not invented: the inspector's best-practice
     # violation "resolution is not set" is the honest outcome, and the only one.
-    path = write_nwb(_recording(time_resolution=None), tmp_path / "r1.nwb")
+    path = write_recording(_recording(time_resolution=None), tmp_path / "r1.nwb")
     assert _serious_checks(path) == ["check_units_resolution_is_set"]
 
 
 def test_reading_never_modifies_the_file(tmp_path):
-    path = write_nwb(_recording(), tmp_path / "r1.nwb")
+    path = write_recording(_recording(), tmp_path / "r1.nwb")
     before, stat = _sha(path), path.stat()
     rec = read_nwb([path])["R1"]
     for unit in rec.spike_times:
@@ -115,7 +115,7 @@ def test_reading_never_modifies_the_file(tmp_path):
 
 def test_spike_times_are_lazy(tmp_path):
     rec = _recording()
-    path = write_nwb(rec, tmp_path / "r1.nwb")
+    path = write_recording(rec, tmp_path / "r1.nwb")
     lazy = read_nwb(path)["R1"].spike_times
     assert isinstance(lazy, NWBSpikeTimes)
     assert len(lazy) == 4 and lazy.path == path.resolve()
@@ -125,18 +125,18 @@ def test_spike_times_are_lazy(tmp_path):
     with pytest.raises(IndexError):
         lazy[4]
     # A file replaced after reading is an error, not silently other data.
-    write_nwb(_recording(), path, overwrite=True)
+    write_recording(_recording(), path, overwrite=True)
     with pytest.raises(RuntimeError, match="the file changed since it was read"):
         lazy[0]
 
 
 def test_write_refuses_to_overwrite(tmp_path):
-    path = write_nwb(_recording(), tmp_path / "r1.nwb")
+    path = write_recording(_recording(), tmp_path / "r1.nwb")
     before = _sha(path)
     with pytest.raises(FileExistsError, match=re.escape("subject 'R2': ")):
-        write_nwb(_recording(subject="R2"), path)
+        write_recording(_recording(subject="R2"), path)
     assert _sha(path) == before
-    write_nwb(_recording(subject="R2"), path, overwrite=True)
+    write_recording(_recording(subject="R2"), path, overwrite=True)
     assert list(read_nwb(path)) == ["R2"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r1.nwb"]
 
@@ -145,12 +145,12 @@ def test_failed_write_leaves_nothing(tmp_path):
     rec = _recording()
     rec.trials["when"] = pd.Timestamp("2020-01-01")
     with pytest.raises(TypeError, match=re.escape("subject 'R1': trials: column 'when'")):
-        write_nwb(rec, tmp_path / "r1.nwb")
+        write_recording(rec, tmp_path / "r1.nwb")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_read_several_files(tmp_path):
-    paths = [write_nwb(_recording(subject=s), tmp_path / f"{s}.nwb") for s in ("B", "A")]
+    paths = [write_recording(_recording(subject=s), tmp_path / f"{s}.nwb") for s in ("B", "A")]
     assert list(read_nwb(paths)) == ["B", "A"]
     with pytest.raises(ValueError, match=re.escape("subject 'B': found in two files")):
         read_nwb([paths[0], paths[0]])

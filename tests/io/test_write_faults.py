@@ -1,6 +1,6 @@
 """Files we write never damage what the user had.
 
-Every writer (``to_nwb``/``export_latents``, ``write_nwb``, ``save``) goes through one
+Every writer (``to_nwb``/``export_latents``, ``write_recording``, ``save``) goes through one
 code path, :mod:`neuromix._atomic`. Here an exception is injected at each step of each
 writer in turn; a child process is SIGKILLed in the middle of an export; files and
 folders are made read-only; the disk is made full; and latents are written twice.
@@ -153,12 +153,12 @@ def to_nwb_out_dir_overwrite(env):
     )
 
 
-def write_nwb_new(env):
+def write_recording_new(env):
     folder = env.tmp / "files"
     folder.mkdir()
     path = folder / "Barat.nwb"
     return Case(
-        run=lambda **kw: nm.write_nwb(env.recording, path, **kw),
+        run=lambda **kw: nm.write_recording(env.recording, path, **kw),
         destination=path,
         protected=[],
         folders=[folder],
@@ -168,12 +168,12 @@ def write_nwb_new(env):
     )
 
 
-def write_nwb_overwrite(env):
+def write_recording_overwrite(env):
     folder = env.tmp / "files"
     folder.mkdir()
     path = shutil.copyfile(env.sources["Mitt"], folder / "Barat.nwb")  # another subject's
     return Case(
-        run=lambda **kw: nm.write_nwb(env.recording, path, overwrite=True, **kw),
+        run=lambda **kw: nm.write_recording(env.recording, path, overwrite=True, **kw),
         destination=path,
         protected=[path],
         folders=[folder],
@@ -307,7 +307,7 @@ CASES = {
         ("keep-old", 2),
         ("replace", 2),
     ],
-    write_nwb_new: [
+    write_recording_new: [
         ("create-temp", 1),
         ("open-nwb", 1),
         ("write-nwb", 1),
@@ -315,7 +315,7 @@ CASES = {
         ("fsync", 1),
         ("link", 1),
     ],
-    write_nwb_overwrite: [
+    write_recording_overwrite: [
         ("create-temp", 1),
         ("write-nwb", 1),
         ("fsync", 1),
@@ -422,8 +422,10 @@ NO_SPACE = [
     pytest.param(
         to_nwb_out_dir, "write-nwb", 2, "the latents (a copy of Mitt.nwb", id="to_nwb-out_dir"
     ),
-    pytest.param(write_nwb_new, "write-nwb", 1, "the recording", id="write_nwb"),
-    pytest.param(write_nwb_overwrite, "fsync", 1, "the recording", id="write_nwb-fsync"),
+    pytest.param(write_recording_new, "write-nwb", 1, "the recording", id="write_recording"),
+    pytest.param(
+        write_recording_overwrite, "fsync", 1, "the recording", id="write_recording-fsync"
+    ),
     pytest.param(save_overwrite, "write-zip-member", 2, "the NeuralModel", id="save"),
     pytest.param(save_new, "create-temp", 1, "the NeuralModel", id="save-create"),
 ]
@@ -479,8 +481,12 @@ READ_ONLY = [
     pytest.param(to_nwb_in_place, _make_file_read_only, "is read-only", id="to_nwb-file"),
     pytest.param(to_nwb_out_dir, _make_folder_read_only, "the folder", id="to_nwb-out_dir"),
     pytest.param(to_nwb_in_place, _make_folder_read_only, "the folder", id="to_nwb-folder"),
-    pytest.param(write_nwb_overwrite, _make_file_read_only, "is read-only", id="write_nwb-file"),
-    pytest.param(write_nwb_new, _make_folder_read_only, "the folder", id="write_nwb-folder"),
+    pytest.param(
+        write_recording_overwrite, _make_file_read_only, "is read-only", id="write_recording-file"
+    ),
+    pytest.param(
+        write_recording_new, _make_folder_read_only, "the folder", id="write_recording-folder"
+    ),
     pytest.param(save_overwrite, _make_file_read_only, "is read-only", id="save-file"),
     pytest.param(save_new, _make_folder_read_only, "the folder", id="save-folder"),
 ]
@@ -510,7 +516,9 @@ def test_a_read_only_file_or_folder_is_refused(env, writer, make_read_only, text
     assert case.done()
 
 
-@pytest.mark.parametrize("writer", [to_nwb_in_place, to_nwb_out_dir, write_nwb_new, save_new])
+@pytest.mark.parametrize(
+    "writer", [to_nwb_in_place, to_nwb_out_dir, write_recording_new, save_new]
+)
 def test_permission_denied_by_the_system_is_explained(env, monkeypatch, writer):
     """What root cannot test with chmod (ACLs, a read-only mount, another owner): the
     system refuses to create the temporary file although the permission bits allow it."""
@@ -557,9 +565,9 @@ REFUSALS = [
         id="to_nwb-out_dir-file-exists",
     ),
     pytest.param(
-        write_nwb_overwrite,
+        write_recording_overwrite,
         lambda case: "exists; pass overwrite=True to replace it",
-        id="write_nwb-file-exists",
+        id="write_recording-file-exists",
     ),
     pytest.param(
         save_overwrite,
@@ -579,8 +587,8 @@ def test_an_existing_file_or_latents_is_refused_without_overwrite(env, writer, p
     if writer is to_nwb_out_dir_overwrite:
         files = {s: env.tmp / "work" / f"{s}.nwb" for s in SUBJECTS}
         run = lambda: env.model.to_nwb(files, out_dir=env.tmp / "out")  # noqa: E731
-    elif writer is write_nwb_overwrite:
-        run = lambda: nm.write_nwb(env.recording, case.destination)  # noqa: E731
+    elif writer is write_recording_overwrite:
+        run = lambda: nm.write_recording(env.recording, case.destination)  # noqa: E731
     elif writer is save_overwrite:
         run = lambda: env.model.save(case.destination)  # noqa: E731
     with pytest.raises(FileExistsError) as raised:

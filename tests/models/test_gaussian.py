@@ -63,12 +63,12 @@ def _kl_to_mixture_grid_2d(m, mus, sds, weights, n=1201):
     return np.trapezoid(np.trapezoid(f, gy, axis=1), gx)
 
 
-def _mc_estimate(mu, logvar, alpha, n_rows=4000, n_samples=50):
+def _mc_estimate(mu, logvar, alpha, n_rows=4000, n_draws=50):
     """Per-row MC estimates on a batch of identical rows -> mean and standard error."""
     mu_b = mu.expand(n_rows, *mu.shape[1:]).double()
     lv_b = logvar.expand(n_rows, *logvar.shape[1:]).double()
     gen = torch.Generator().manual_seed(1)
-    est = mixture_kl_mc(mu_b, lv_b, n_samples=n_samples, alpha=alpha, generator=gen)
+    est = mixture_kl_mc(mu_b, lv_b, n_draws=n_draws, alpha=alpha, generator=gen)
     return est.mean(0).numpy(), (est.std(0) / np.sqrt(n_rows)).numpy()
 
 
@@ -105,7 +105,7 @@ def test_both_estimators_zero_for_equal_posteriors(rng):
     mu, logvar = one.expand(5, 4, 3), (0.3 * one).expand(5, 4, 3)
     assert torch.allclose(mixture_kl_pairwise(mu, logvar), torch.zeros(5, 4).double(), atol=1e-12)
     assert torch.allclose(
-        mixture_kl_mc(mu, logvar, n_samples=3), torch.zeros(5, 4).double(), atol=1e-12
+        mixture_kl_mc(mu, logvar, n_draws=3), torch.zeros(5, 4).double(), atol=1e-12
     )
 
 
@@ -127,7 +127,7 @@ def test_mixture_rate_gradients_reach_every_subject(estimator, rng):
     mu = torch.tensor(rng.normal(size=(4, 3, 2)), requires_grad=True)
     logvar = torch.tensor(rng.normal(size=(4, 3, 2)) * 0.1, requires_grad=True)
     if estimator == "mc":
-        kl = mixture_kl_mc(mu, logvar, n_samples=2)
+        kl = mixture_kl_mc(mu, logvar, n_draws=2)
     else:
         kl = mixture_kl_pairwise(mu, logvar)
     # the rate of subject 0 alone pulls on the other subjects (no stop-gradient)

@@ -117,7 +117,7 @@ def test_mmvm_estimators_agree_with_each_other():
     mu = (0.1 * torch.randn(1, 3, 2, generator=gen)).double().expand(rows, 3, 2)
     logvar = (0.1 * torch.randn(1, 3, 2, generator=gen)).double().expand(rows, 3, 2)
     mask = torch.ones(rows, 3, dtype=torch.bool)
-    mc = get_method("mmvm", estimator="mc", n_samples=4).plan(mu, logvar, mask, generator=gen)
+    mc = get_method("mmvm", estimator="mc", n_draws=4).plan(mu, logvar, mask, generator=gen)
     pw = get_method("mmvm", estimator="pairwise").plan(mu, logvar, mask)
     mc_rate, se = mc.rate.mean(), mc.rate.std() / rows**0.5
     assert pw.rate[0] > mc_rate
@@ -134,7 +134,7 @@ def test_mmvm_alpha_anneals_linearly_to_zero():
     [
         ({"estimator": "exact"}, "estimator must be one of"),
         ({"alpha": 1.5}, r"alpha must lie in \[0, 1\]"),
-        ({"n_samples": 0}, "n_samples must be >= 1"),
+        ({"n_draws": 0}, "n_draws must be >= 1"),
         ({"anneal_epochs": -1}, "anneal_epochs must be >= 0"),
         ({"temperature": 1}, "invalid options"),
     ],
@@ -249,7 +249,7 @@ def test_rate_scale_is_checked():
 
 
 def _nll(module, m, z, x):
-    return module.likelihoods[m].nll(module.decode(z, subjects=[m])[m], x)
+    return module.likelihoods[m].nll(module.likelihood_params(z, subjects=[m])[m], x)
 
 
 def _poe_by_hand(module, xs, eps, prior_expert, beta, subsampled, scale):

@@ -1,6 +1,6 @@
 """Write simulated (or any) rats of the odor-sequence experiment to one NWB file each.
 
-Only the public :func:`neuromix.write_nwb` is used.
+Only the public :func:`neuromix.write_recording` is used.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from neuromix.data import Recording
-from neuromix.io.nwb import write_nwb
+from neuromix.io.nwb import write_recording
 
 __all__ = ["write_odor_sequence_nwb"]
 
@@ -70,6 +70,6 @@ def write_odor_sequence_nwb(
         )
     Path(directory).mkdir(parents=True, exist_ok=True)
     return {
-        key: Path(write_nwb(recordings[key], path, overwrite=overwrite))
+        key: Path(write_recording(recordings[key], path, overwrite=overwrite))
         for key, path in targets.items()
     }

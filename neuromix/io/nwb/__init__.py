@@ -1,7 +1,7 @@
 """NWB files: read and write recordings, and write latents back into them.
 
 - :mod:`neuromix.io.nwb.read`: :func:`read_nwb` (lazy spike times, :class:`NWBSpikeTimes`);
-- :mod:`neuromix.io.nwb.write`: :func:`write_nwb`;
+- :mod:`neuromix.io.nwb.write`: :func:`write_recording`;
 - :mod:`neuromix.io.nwb.export`: :func:`write_latents` (what
   :meth:`neuromix.NeuralModel.to_nwb` calls).
 """
@@ -11,9 +11,16 @@ import warnings
 from neuromix.io.nwb._layout import MODULE_NAME
 from neuromix.io.nwb.export import write_latents
 from neuromix.io.nwb.read import NWBSpikeTimes, read_nwb
-from neuromix.io.nwb.write import write_nwb
+from neuromix.io.nwb.write import write_nwb as write_nwb  # deprecated: write_recording
+from neuromix.io.nwb.write import write_recording
 
-__all__ = ["MODULE_NAME", "NWBSpikeTimes", "read_nwb", "write_latents", "write_nwb"]
+__all__ = [
+    "MODULE_NAME",
+    "NWBSpikeTimes",
+    "read_nwb",
+    "write_latents",
+    "write_recording",
+]
 
 
 def _export_latents(model, paths=None, *, out_dir=None, overwrite=False):

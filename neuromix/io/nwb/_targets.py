@@ -59,7 +59,7 @@ def _source_file(subject: str, source: str | None) -> Path:
     pre = _prefix(subject)
     fix = (
         f"pass paths={{{subject!r}: file}}, e.g. after writing the recording with "
-        "neuromix.write_nwb(recording, file)"
+        "neuromix.write_recording(recording, file)"
     )
     if source is not None and Path(source).is_file():
         return Path(source)

@@ -309,7 +309,7 @@ def write_latents(
     paths : mapping of str to path-like, optional
         NWB file of some or all subjects; the others use their ``sources`` file. Needed
         for subjects fitted on data in memory: write their recording with
-        :func:`neuromix.write_nwb` first.
+        :func:`neuromix.write_recording` first.
     subject_dim : str
         Name of the subject coord of ``latents`` (e.g. "rat").
     method, beta : str, float

@@ -50,11 +50,11 @@ class NWBSpikeTimes(Sequence):
     --------
     >>> import tempfile, numpy as np, pandas as pd
     >>> from neuromix.data import from_arrays
-    >>> from neuromix.io.nwb import write_nwb
+    >>> from neuromix.io.nwb import write_recording
     >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0]})
     >>> rec = from_arrays([np.array([0.1, 0.2]), np.array([0.5])], trials, subject="R1")
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = write_nwb(rec, f"{folder}/r1.nwb")
+    ...     path = write_recording(rec, f"{folder}/r1.nwb")
     ...     lazy = read_nwb(path)["R1"].spike_times
     ...     print(len(lazy), lazy[1], [u.size for u in lazy])
     2 [0.5] [2, 1]
@@ -246,11 +246,11 @@ def read_nwb(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str
     --------
     >>> import tempfile, numpy as np, pandas as pd
     >>> from neuromix.data import from_arrays
-    >>> from neuromix.io.nwb import write_nwb
+    >>> from neuromix.io.nwb import write_recording
     >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0], "odor": ["A"]})
     >>> rec = from_arrays([np.array([0.1, 0.2])], trials, subject="R1")
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     recordings = read_nwb([write_nwb(rec, f"{folder}/r1.nwb")])
+    ...     recordings = read_nwb([write_recording(rec, f"{folder}/r1.nwb")])
     >>> recordings
     {'R1': Recording(subject='R1', n_units=1, n_trials=1, labels=['odor'])}
     """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from neuromix.data.recording import Recording
 from neuromix.io.nwb._layout import TRIAL_ID as _TRIAL_ID
 from neuromix.io.nwb._layout import UNIT_NAME as _UNIT_NAME
 
-__all__ = ["DEFAULT_SPECIES", "write_nwb"]
+__all__ = ["DEFAULT_SPECIES", "write_recording"]
 
 #: Species written when ``recording.metadata`` has no ``"species"``.
 DEFAULT_SPECIES = "Rattus norvegicus"
@@ -175,7 +176,7 @@ def _units_table(recording: Recording) -> Any:
     )
 
 
-def write_nwb(
+def write_recording(
     recording: Recording,
     path: str | os.PathLike,
     *,
@@ -225,7 +226,7 @@ def write_nwb(
     >>> trials = pd.DataFrame({"start_time": [0.0], "stop_time": [1.0], "correct": [True]})
     >>> rec = from_arrays([np.array([0.1, 0.2])], trials, subject="R1", time_resolution=1e-4)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     print(write_nwb(rec, f"{folder}/r1.nwb").name)
+    ...     print(write_recording(rec, f"{folder}/r1.nwb").name)
     r1.nwb
     """
     from pynwb import NWBHDF5IO
@@ -255,3 +256,14 @@ def write_nwb(
         label=pre,
     )
     return path
+
+
+def write_nwb(recording: Recording, path: str | os.PathLike, **kwargs) -> Path:
+    """Deprecated name of :func:`write_recording` (removed in the next release)."""
+    warnings.warn(
+        "neuromix.write_nwb is deprecated and will be removed in the next release; use "
+        "neuromix.write_recording (it writes a recording; model.to_nwb writes latents)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return write_recording(recording, path, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from neuromix._deprecation import UNSET, renamed_keyword
 from neuromix.models.gaussian import mixture_kl_mc, mixture_kl_pairwise, mixture_moments
 from neuromix.models.methods._common import own_component_plan
 from neuromix.models.methods.base import METHODS, Method
@@ -30,13 +31,15 @@ class MMVM(Method):
         ``"pairwise"``: the closed-form Jensen upper bound 1/M sum_k KL(q_m || q_k)
         (the authors' code). ``"mc"``: unbiased Monte-Carlo estimate with
         reparameterised samples and a log-sum-exp over the mixture.
-    n_samples : int, default=1
-        Samples per subject for ``"mc"``.
+    n_draws : int, default=1
+        Monte-Carlo draws per subject for ``"mc"``.
     alpha : float, default=0.0
         Weight of an N(0, I) component in the prior at the start of training:
         h = alpha N(0, I) + (1 - alpha) / M sum_k q_k.
     anneal_epochs : int, default=0
         Anneal alpha linearly to 0 over this many epochs (0: keep it constant).
+    n_samples : int
+        Deprecated name of ``n_draws`` (removed in the next release).
 
     Examples
     --------
@@ -56,20 +59,22 @@ class MMVM(Method):
         self,
         *,
         estimator: str = "pairwise",
-        n_samples: int = 1,
+        n_draws: int = 1,
         alpha: float = 0.0,
         anneal_epochs: int = 0,
+        n_samples=UNSET,
     ):
+        n_draws = renamed_keyword("MMVM", "n_samples", "n_draws", n_samples, n_draws, 1)
         if estimator not in _ESTIMATORS:
             raise ValueError(f"MMVM estimator must be one of {_ESTIMATORS}, got {estimator!r}")
-        if int(n_samples) < 1:
-            raise ValueError(f"MMVM n_samples must be >= 1, got {n_samples}")
+        if int(n_draws) < 1:
+            raise ValueError(f"MMVM n_draws must be >= 1, got {n_draws}")
         if not 0.0 <= float(alpha) <= 1.0:
             raise ValueError(f"MMVM alpha must lie in [0, 1], got {alpha}")
         if int(anneal_epochs) < 0:
             raise ValueError(f"MMVM anneal_epochs must be >= 0, got {anneal_epochs}")
         self.estimator = estimator
-        self.n_samples = int(n_samples)
+        self.n_draws = int(n_draws)
         self.alpha = float(alpha)
         self.anneal_epochs = int(anneal_epochs)
 
@@ -84,7 +89,7 @@ class MMVM(Method):
         alpha = self.alpha_at(epoch)
         if self.estimator == "mc":
             return mixture_kl_mc(
-                mu, logvar, mask, n_samples=self.n_samples, alpha=alpha, generator=generator
+                mu, logvar, mask, n_draws=self.n_draws, alpha=alpha, generator=generator
             )
         return mixture_kl_pairwise(mu, logvar, mask, alpha=alpha)
 
@@ -100,7 +105,7 @@ class MMVM(Method):
     def config(self):
         return {
             "estimator": self.estimator,
-            "n_samples": self.n_samples,
+            "n_draws": self.n_draws,
             "alpha": self.alpha,
             "anneal_epochs": self.anneal_epochs,
         }
