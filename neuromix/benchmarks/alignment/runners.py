@@ -91,10 +91,11 @@ def prepare_data(dataset: str, seed: int, setting: AlignmentSetting) -> dict:
     dict with ``data`` (subject -> SubjectData), ``latent_dim`` (the neuromix latent
     size, given to the peers) and ``recordings`` (rats) or ``views`` (multiview).
     """
-    import neuromix as nm
+    from neuromix import datasets as nm_datasets
+    from neuromix import estimators as nm
 
     if dataset == "rats":
-        rec = nm.datasets.simulate_odor_sequence(seed=seed, **setting.rats)
+        rec = nm_datasets.simulate_odor_sequence(seed=seed, **setting.rats)
         params = {**_fit_params(setting, setting.fit_params), "epochs": 1}
         params.pop("method_params", None)
         model = nm.fit(
@@ -115,7 +116,7 @@ def prepare_data(dataset: str, seed: int, setting: AlignmentSetting) -> dict:
     if dataset == "multiview":
         from sklearn.model_selection import train_test_split
 
-        views, truth = nm.datasets.make_multiview(seed=seed, **setting.multiview)
+        views, truth = nm_datasets.make_multiview(seed=seed, **setting.multiview)
         labels = np.asarray(truth["labels"])
         n = len(labels)
         size = setting.multiview_test_size
@@ -138,7 +139,7 @@ def prepare_data(dataset: str, seed: int, setting: AlignmentSetting) -> dict:
 
 # --------------------------------------------------------------------------- one run
 def _neuromix_rats(name, seed, setting, prepared):
-    import neuromix as nm
+    from neuromix import estimators as nm
 
     kwargs = {**_fit_params(setting, setting.fit_params), **_vae_kwargs(name, nm.NeuralModel)}
     start = time.perf_counter()
@@ -167,7 +168,7 @@ def _neuromix_rats(name, seed, setting, prepared):
 
 
 def _neuromix_multiview(name, seed, setting, prepared):
-    import neuromix as nm
+    from neuromix import estimators as nm
 
     params = {**_fit_params(setting, setting.vae_params), **_vae_kwargs(name, nm.MultimodalVAE)}
     vae = nm.MultimodalVAE(seed=seed, progress=False, **params)
