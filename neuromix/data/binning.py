@@ -18,341 +18,60 @@ The binned form
 :class:`xarray.DataArray` of counts with dims ``("trial", "unit", "time")``, ``time`` =
 bin start relative to trial onset in seconds, one coord along ``trial`` per column of
 the trial table, and ``attrs`` ``subject``, ``bin_size`` and ``time_resolution``.
+
+Where the pieces live
+---------------------
+This module bins; the checks of what users pass (seconds, spike times, trial times,
+dtypes) are in ``neuromix.data._checks``, the clock-tick rule in ``neuromix.data._ticks``,
+the layout of the binned form in ``neuromix.data._binned`` and the output array of
+counts in ``neuromix.data._counts``.
 """
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuromix._validation import check_memory
+from neuromix.data._binned import (
+    BINNED_DIMS,
+    _binned_grid,
+    _binned_subject,
+    _grid_index,
+    _round_coord,
+)
+from neuromix.data._checks import (
+    _check_bin_size,
+    _check_dtype,
+    _prefix,
+    _time_column,
+    _trial_ids,
+    _unit_array,
+    _unit_sequence,
+)
+from neuromix.data._checks import _seconds as _seconds
+from neuromix.data._counts import _compact_dtype, _Counts
+from neuromix.data._ticks import DEFAULT_RESOLUTION as DEFAULT_RESOLUTION
+from neuromix.data._ticks import MAX_TICKS as MAX_TICKS
+from neuromix.data._ticks import (
+    _positive_bins,
+    _resolution,
+    _tick,
+    _to_ticks,
+    _whole_ticks,
+)
 from neuromix.data.recording import Recording
 
+# Re-exported (``x as x``): the public constants of the exactness rule, as before the
+# split; and ``_seconds`` for neuromix.estimators._inputs, which another branch edits
+# (import it from neuromix.data._checks there, then drop it here). The other helpers
+# that estimators, evaluation and io still import from here (``_prefix``,
+# ``_positive_bins``, ``_binned_grid``) are used by this module anyway.
+
 __all__ = ["bin_spikes", "bin_trials"]
-
-#: Tick used when the recording's clock resolution is unknown (1 ns).
-DEFAULT_RESOLUTION = 1e-9
-
-#: Dims of the binned form, in order.
-BINNED_DIMS = ("trial", "unit", "time")
-
-#: Largest number of clock ticks a time may have: the sum of two such tick counts (an
-#: onset and a range relative to it) still fits in int64. With the default 1 ns tick
-#: that is 73 years.
-MAX_TICKS = 2**61
-
-# Coordinates are rounded to this many decimals so that ``sel(time=0.25)`` works even
-# when a bin start was computed as ticks * resolution (0.25000000000000006).
-_COORD_DECIMALS = 12
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _prefix(subject: str | None) -> str:
-    return f"subject {subject!r}: " if subject is not None else ""
-
-
-def _seconds(
-    value: Any, name: str, subject: str | None, expected: str = "a number of seconds"
-) -> float:
-    """``value`` as a finite float; TypeError (not a number) or ValueError naming ``name``.
-
-    Strings and booleans are refused even though ``float()`` takes them: ``"0.5"`` is
-    almost always a column read as text.
-    """
-    if isinstance(value, str | bytes | bool | np.bool_):
-        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}")
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}") from None
-    if not np.isfinite(seconds):
-        raise ValueError(f"{_prefix(subject)}{name}: must be a finite number, got {value!r}")
-    return seconds
-
-
-def _positive_seconds(
-    value: Any, name: str, subject: str | None, expected: str = "a number of seconds"
-) -> float:
-    """``value`` as a positive, finite float; TypeError or ValueError naming ``name``."""
-    if isinstance(value, str | bytes | bool | np.bool_):
-        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}")
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise TypeError(f"{_prefix(subject)}{name}: expected {expected}, got {value!r}") from None
-    if not np.isfinite(seconds) or seconds <= 0:
-        raise ValueError(
-            f"{_prefix(subject)}{name}: must be a positive number of seconds, got {value!r}"
-        )
-    return seconds
-
-
-def _resolution(time_resolution: float | None, subject: str | None = None) -> float:
-    if time_resolution is None:
-        return DEFAULT_RESOLUTION
-    return _positive_seconds(
-        time_resolution, "time_resolution", subject, "a number of seconds or None"
-    )
-
-
-def _tick(t: Any, res: float, name: str = "time", subject: str | None = None) -> int:
-    """Nearest clock tick of one time (the rounding rule of the module), checked."""
-    seconds = _seconds(t, name, subject)
-    if abs(seconds) > MAX_TICKS * res:
-        raise ValueError(
-            f"{_prefix(subject)}{name}: {t!r} s is too large to count in clock ticks of "
-            f"{res!r} s (at most {MAX_TICKS * res:.3g} s)"
-        )
-    return int(np.rint(seconds / res))
-
-
-def _whole_ticks(value: float, res: float, name: str, subject: str | None = None) -> int:
-    """``value / res`` as an int, or an error when it is not a whole number of ticks."""
-    ratio = float(value) / res
-    n = int(np.rint(ratio))
-    # Relative tolerance: 0.01 / (1 / 30000) is 300.00000000000006, not 300.
-    if abs(ratio - n) > max(1e-6, 1e-9 * abs(n)):
-        raise ValueError(
-            f"{_prefix(subject)}{name}: {value!r} s is not a whole number of clock ticks "
-            f"of {res!r} s"
-        )
-    return n
-
-
-def _positive_bins(value: float, bin_size: float, name: str, subject: str | None = None) -> int:
-    """``value / bin_size`` as a positive int, or an error naming ``name``."""
-    ratio = float(value) / float(bin_size)
-    n = int(np.rint(ratio))
-    if abs(ratio - n) > 1e-6 * max(1, abs(n)):
-        raise ValueError(
-            f"{_prefix(subject)}{name}: {value!r} s is not a multiple of the bin size "
-            f"({bin_size!r} s)"
-        )
-    if n <= 0:
-        raise ValueError(f"{_prefix(subject)}{name}: must be positive, got {value!r} s")
-    return n
-
-
-def _check_bin_size(bin_size: Any, subject: str | None = None) -> float:
-    return _positive_seconds(bin_size, "bin_size", subject)
-
-
-def _round_coord(values: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(values, dtype=np.float64), _COORD_DECIMALS)
-
-
-def _compact_dtype(max_count: int) -> np.dtype:
-    """Smallest unsigned integer dtype holding ``max_count``."""
-    for candidate in (np.uint8, np.uint16, np.uint32):
-        if max_count <= np.iinfo(candidate).max:
-            return np.dtype(candidate)
-    return np.dtype(np.uint64)
-
-
-def _check_dtype(dtype: Any, subject: str | None = None) -> np.dtype | None:
-    """``None`` for ``"auto"``, else a numeric numpy dtype."""
-    if isinstance(dtype, str) and dtype == "auto":
-        return None
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(
-            f"{_prefix(subject)}dtype: expected 'auto' or a numeric dtype, got {dtype!r}"
-        ) from None
-    if resolved.kind not in "uif":
-        raise TypeError(
-            f"{_prefix(subject)}dtype: expected 'auto' or an integer or float dtype, "
-            f"got {resolved}"
-        )
-    return resolved
-
-
-class _Counts:
-    """An output array of counts that widens itself when ``dtype="auto"``.
-
-    Starts as uint8 (one byte per bin); when a unit needs more, the array is copied
-    once into the next wider type. With an explicit dtype, a count that does not fit is
-    an error rather than a silent wrap-around.
-    """
-
-    def __init__(
-        self,
-        shape: tuple[int, ...],
-        dtype: np.dtype | None,
-        subject: str | None,
-        extra_bytes: int = 0,
-    ):
-        self.fixed = dtype
-        self.subject = subject
-        dtype = np.dtype(dtype if dtype is not None else np.uint8)
-        # Checked before allocating: a huge range gives a message, not a killed process.
-        # ``extra_bytes``: the temporaries the caller needs beside the counts.
-        self.shape = shape
-        check_memory(
-            _n_values(shape) * dtype.itemsize + extra_bytes,
-            f"{_prefix(subject)}counts: {_describe_shape(shape)} in {dtype}",
-            "bin a shorter range, use a larger bin_size, or fewer units or trials",
-        )
-        # np.zeros maps zeroed pages lazily: empty bins cost no work.
-        self.array = np.zeros(shape, dtype=dtype)
-
-    def make_room(self, max_count: int, unit: int) -> None:
-        dtype = self.array.dtype
-        if dtype.kind == "f" or max_count <= np.iinfo(dtype).max:
-            return
-        if self.fixed is not None:
-            raise ValueError(
-                f"{_prefix(self.subject)}dtype: {dtype} cannot hold a count of {max_count} "
-                f"(unit {unit}); use a wider dtype or dtype='auto'"
-            )
-        wider = _compact_dtype(max_count)
-        check_memory(
-            _n_values(self.shape) * wider.itemsize,
-            f"{_prefix(self.subject)}counts: unit {unit} has a count of {max_count}, so "
-            f"the counts ({_describe_shape(self.shape)}) need {wider} instead of {dtype}, which",
-            "bin a shorter range or fewer units or trials",
-        )
-        self.array = self.array.astype(wider)
-
-
-def _n_values(shape: tuple[int, ...]) -> int:
-    # Python ints: no int64 overflow for absurd shapes.
-    n = 1
-    for size in shape:
-        n *= int(size)
-    return n
-
-
-def _describe_shape(shape: tuple[int, ...]) -> str:
-    names = ("unit", "bin") if len(shape) == 2 else ("trial", "unit", "bin")
-    return " x ".join(
-        f"{int(n)} {name}{'' if n == 1 else 's'}" for n, name in zip(shape, names, strict=True)
-    )
-
-
-def _unit_sequence(spike_times: Any, subject: str | None = None) -> Sequence[Any]:
-    """Check that ``spike_times`` is one entry per unit (not one flat array of times)."""
-    if (
-        isinstance(spike_times, (str, bytes, Mapping))
-        or not hasattr(spike_times, "__len__")
-        or not hasattr(spike_times, "__getitem__")
-    ):
-        raise TypeError(
-            f"{_prefix(subject)}spike_times: expected a sequence with one array of spike "
-            f"times per unit, got {type(spike_times).__name__}"
-        )
-    if isinstance(spike_times, np.ndarray) and spike_times.dtype != object:
-        if spike_times.ndim == 1:
-            raise TypeError(
-                f"{_prefix(subject)}spike_times: expected one array per unit, got a single "
-                "1-D array of numbers; wrap it in a list for one unit"
-            )
-        if spike_times.ndim != 2:
-            raise TypeError(
-                f"{_prefix(subject)}spike_times: expected a sequence of 1-D arrays, got an "
-                f"array of shape {spike_times.shape}"
-            )
-    return spike_times
-
-
-def _first_non_number(values: np.ndarray) -> tuple[int, Any] | None:
-    """Position and value of the first element of an object array that is not a real
-    number (bools, strings, None... are not), or None."""
-    for i, v in enumerate(values):
-        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
-            return i, v
-    return None
-
-
-def _unit_array(times: Any, unit: int, subject: str | None = None) -> np.ndarray:
-    """One unit's spike times as a finite 1-D float64 array (read once).
-
-    Numbers only: integer and float arrays, or object arrays holding real numbers.
-    Strings (even ``"0.5"``), booleans, complex numbers, dates and durations are refused
-    rather than converted.
-    """
-    what = f"{_prefix(subject)}spike_times: unit {unit}"
-    try:
-        raw = np.asarray(times)
-    except (TypeError, ValueError):  # ragged nesting, or an object numpy cannot read
-        raise TypeError(f"{what} is not an array of numbers ({type(times).__name__})") from None
-    if raw.ndim != 1:
-        raise ValueError(
-            f"{what} is not a 1-D array of times (shape {raw.shape}); pass one array per unit"
-        )
-    if raw.dtype.kind == "O":
-        bad = _first_non_number(raw)
-        if bad is not None:
-            raise TypeError(
-                f"{what} holds {bad[1]!r} ({type(bad[1]).__name__}) at position {bad[0]}; "
-                "spike times must be numbers of seconds"
-            )
-    elif raw.dtype.kind not in "iuf":
-        hint = "; convert durations to seconds" if raw.dtype.kind in "mM" else ""
-        raise TypeError(
-            f"{what} has dtype {raw.dtype}; spike times must be numbers of seconds "
-            f"(an integer or float array){hint}"
-        )
-    try:
-        array = raw.astype(np.float64, copy=False)
-    except (TypeError, ValueError, OverflowError):  # e.g. an int beyond float range
-        raise ValueError(f"{what} holds a number too large for float64 seconds") from None
-    bad = ~np.isfinite(array)
-    if bad.any():
-        raise ValueError(
-            f"{what} has {int(bad.sum())} non-finite spike times (NaN or inf), "
-            f"the first at position {int(np.argmax(bad))}"
-        )
-    return array
-
-
-def _to_ticks(array: np.ndarray, res: float, what: str = "times") -> np.ndarray:
-    """Finite times as int64 clock ticks; ValueError (starting with ``what``) for a time
-    too large to count in ticks (it would wrap around in int64)."""
-    if array.size:
-        low, high = float(array.min()), float(array.max())
-        peak = high if abs(high) >= abs(low) else low
-        if abs(peak) > MAX_TICKS * res:
-            raise ValueError(
-                f"{what}: {peak!r} s is too large to count in clock ticks of {res!r} s (at "
-                f"most {MAX_TICKS * res:.3g} s); are the times in seconds?"
-            )
-    return np.rint(array / res).astype(np.int64)
-
-
-def _time_column(trials: pd.DataFrame, column: str, subject: str | None) -> np.ndarray:
-    """A trial table's time column as finite float64 seconds, or an error naming the
-    trials at fault. Strings and booleans are refused rather than converted."""
-    pre = f"{_prefix(subject)}trials: {column}"
-    values = trials[column]
-    dtype = values.dtype
-    is_object = pd.api.types.is_object_dtype(dtype)
-    if pd.api.types.is_bool_dtype(dtype) or not (
-        pd.api.types.is_numeric_dtype(dtype) or is_object
-    ):
-        raise TypeError(f"{pre} must be numbers of seconds, got dtype {dtype}")
-    if is_object:
-        present = values[values.notna()].to_numpy()
-        bad = _first_non_number(present)
-        if bad is not None:
-            raise TypeError(
-                f"{pre} must be numbers of seconds; it holds {bad[1]!r} ({type(bad[1]).__name__})"
-            )
-    try:
-        seconds = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError, OverflowError):
-        raise TypeError(f"{pre} must be numbers of seconds, got dtype {dtype}") from None
-    bad = ~np.isfinite(seconds)
-    if bad.any():
-        raise ValueError(f"{pre} is NaN or inf in trials {_trial_ids(trials, bad)}")
-    return seconds
 
 
 def _is_sorted(ticks: np.ndarray) -> bool:
@@ -444,79 +163,6 @@ def bin_spikes(
 # --------------------------------------------------------------------------- binned form
 
 
-def _binned_subject(da: xr.DataArray, subject: str | None = None) -> str | None:
-    if subject is not None:
-        return subject
-    value = da.attrs.get("subject")
-    return None if value is None else str(value)
-
-
-def _binned_grid(da: Any, subject: str | None = None) -> tuple[float, float, int]:
-    """Check the layout of a binned DataArray; return (bin_size, first bin start, n bins).
-
-    Only coordinates and attrs are read, never the counts.
-    """
-    if not isinstance(da, xr.DataArray):
-        raise TypeError(
-            f"{_prefix(subject)}expected an xarray.DataArray of counts with dims "
-            f"{BINNED_DIMS}, got {type(da).__name__}"
-        )
-    subject = _binned_subject(da, subject)
-    if set(da.dims) != set(BINNED_DIMS) or da.ndim != len(BINNED_DIMS):
-        raise ValueError(
-            f"{_prefix(subject)}dims: expected {BINNED_DIMS} (in any order), got {da.dims}"
-        )
-    if "time" not in da.coords:
-        raise ValueError(
-            f"{_prefix(subject)}time: missing coordinate 'time' (bin start relative to "
-            "trial onset, in seconds)"
-        )
-    try:
-        if da["time"].dtype.kind not in "iuf":  # text such as "0.01" is refused, not read
-            raise TypeError
-        time = np.asarray(da["time"].values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{_prefix(subject)}time: coordinate must be numeric seconds, "
-            f"got dtype {da['time'].dtype}"
-        ) from None
-    if time.size == 0:
-        raise ValueError(f"{_prefix(subject)}time: no bins")
-    if not np.all(np.isfinite(time)):
-        raise ValueError(f"{_prefix(subject)}time: coordinate has NaN or inf")
-    if "bin_size" in da.attrs:
-        bin_size = _check_bin_size(da.attrs["bin_size"], subject)
-    elif time.size >= 2:
-        bin_size = float(np.round(time[1] - time[0], _COORD_DECIMALS))
-        if bin_size <= 0:
-            raise ValueError(f"{_prefix(subject)}time: coordinate is not increasing")
-    else:
-        raise ValueError(
-            f"{_prefix(subject)}bin_size: one bin and no attrs['bin_size']; set "
-            "attrs['bin_size'] to the bin width in seconds"
-        )
-    expected = time[0] + np.arange(time.size) * bin_size
-    if not np.allclose(time, expected, rtol=0, atol=1e-6 * bin_size):
-        raise ValueError(
-            f"{_prefix(subject)}time: coordinate is not a regular grid of bins of {bin_size!r} s"
-        )
-    return bin_size, float(time[0]), int(time.size)
-
-
-def _grid_index(
-    value: float, first: float, bin_size: float, name: str, subject: str | None
-) -> int:
-    """Index of time ``value`` on a bin grid starting at ``first``, or an error."""
-    ratio = (float(value) - first) / bin_size
-    index = int(np.rint(ratio))
-    if abs(ratio - index) > 1e-6:
-        raise ValueError(
-            f"{_prefix(subject)}{name}: {value!r} s is not on the time grid of the binned "
-            f"data (bins of {bin_size!r} s starting at {first!r} s)"
-        )
-    return index
-
-
 def _select_binned(
     da: xr.DataArray, start: float, stop: float, bin_size: float, dtype: Any
 ) -> xr.DataArray:
@@ -578,12 +224,6 @@ def _select_binned(
 
 
 # --------------------------------------------------------------------------- bin_trials
-
-
-def _trial_ids(trials: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> str:
-    ids = trials.index[mask].tolist()
-    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
-    return f"{ids[:limit]}{more}"
 
 
 def _label_coords(trials: pd.DataFrame, subject: str | None) -> dict[str, Any]:

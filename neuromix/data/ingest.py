@@ -13,20 +13,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from neuromix.data.binning import (
-    BINNED_DIMS,
-    _binned_grid,
-    _binned_subject,
-    _compact_dtype,
+from neuromix.data._binned import BINNED_DIMS, _binned_grid, _binned_subject, _round_coord
+from neuromix.data._checks import (
     _prefix,
-    _resolution,
-    _round_coord,
     _time_column,
-    _to_ticks,
     _trial_ids,
     _unit_array,
     _unit_sequence,
 )
+from neuromix.data._counts import _compact_dtype
+from neuromix.data._ticks import _resolution, _to_ticks
 from neuromix.data.recording import Recording
 
 __all__ = ["collect_recordings", "from_arrays", "from_xarray"]

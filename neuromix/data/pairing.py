@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from neuromix.data.binning import _prefix
+from neuromix.data._checks import _prefix
 from neuromix.data.recording import Recording
 
 __all__ = ["PAIRING_RULES", "pair_trials", "select_trials", "split_trials"]

@@ -18,15 +18,15 @@ import numpy as np
 import xarray as xr
 from numpy.lib.stride_tricks import sliding_window_view
 
-from neuromix.data.binning import (
+from neuromix.data._binned import (
     BINNED_DIMS,
     _binned_grid,
     _binned_subject,
     _grid_index,
-    _positive_bins,
-    _prefix,
     _round_coord,
 )
+from neuromix.data._checks import _prefix
+from neuromix.data._ticks import _positive_bins
 
 __all__ = ["WINDOW_DIMS", "flatten_windows", "n_windows", "sliding_windows"]
 

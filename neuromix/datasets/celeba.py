@@ -110,6 +110,26 @@ def _image_text_batch(dataset, index, batch_type, image_path, labels, *, crop_si
     return batch
 
 
+def _image_text_options(dataset, what, root, split, image_size, max_len, seed, alphabet):
+    """Check and set the options an image-text data set (CelebA, CUB) shares.
+
+    Checks ``seed``, ``image_size``, ``max_len`` and that the folder ``root`` exists
+    (``what`` names the data set in the error), then sets them, ``split`` and
+    ``alphabet`` on ``dataset``. The caller checks ``split``: the splits differ.
+    """
+    check_integer("seed", seed, 0)
+    check_integer("image_size", image_size, 1)
+    check_integer("max_len", max_len, 1)
+    dataset.root = Path(root)
+    if not dataset.root.is_dir():
+        raise FileNotFoundError(f"{what} root folder not found: {dataset.root}")
+    dataset.split = split
+    dataset.image_size = int(image_size)
+    dataset.max_len = int(max_len)
+    dataset.seed = int(seed)
+    dataset.alphabet = alphabet
+
+
 def _read_lines(path: Path, what: str) -> list[str]:
     if not path.is_file():
         raise FileNotFoundError(f"CelebA {what} file not found: {path}")
@@ -175,20 +195,10 @@ class CelebADataset:
     ):
         if split not in _SPLITS:
             raise ValueError(f"split must be one of {', '.join(_SPLITS)}, got {split!r}")
-        check_integer("seed", seed, 0)
-        check_integer("image_size", image_size, 1)
-        check_integer("max_len", max_len, 1)
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"CelebA root folder not found: {self.root}")
-        self.split = split
-        self.image_size = int(image_size)
+        _image_text_options(self, "CelebA", root, split, image_size, max_len, seed, alphabet)
         self.crop_size = crop_size
-        self.max_len = int(max_len)
-        self.seed = int(seed)
         self.shuffle = shuffle
         self.random_start = random_start
-        self.alphabet = alphabet
 
         names, files, values = _parse_attributes(self.root / "list_attr_celeba.txt")
         self.attribute_names = names
@@ -263,20 +273,10 @@ class CelebADataset:
         )
 
 
-def load_celeba(
-    root,
-    split: str = "train",
-    *,
-    image_size: int = 64,
-    crop_size: int | None = 148,
-    max_len: int = 256,
-    attributes=None,
-    seed: int = 0,
-    shuffle: bool = True,
-    random_start: bool = True,
-    alphabet: str = ALPHABET,
-) -> CelebADataset:
+def load_celeba(root, split: str = "train", **options) -> CelebADataset:
     """Bimodal CelebA: images and attribute texts, read on demand from the published files.
+
+    The options after ``split`` are keyword-only; `CelebADataset` takes them as they are.
 
     Parameters
     ----------
@@ -285,21 +285,21 @@ def load_celeba(
         ``list_eval_partition.txt``.
     split : {"train", "val", "test"}
         Partition 0, 1 or 2 of ``list_eval_partition.txt``.
-    image_size : int
+    image_size : int, default 64
         Side of the square output images.
-    crop_size : int or None
+    crop_size : int or None, default 148
         Side of the centred square cut before resizing (148 in the MoPoE code); None
         resizes the whole image.
-    max_len : int
+    max_len : int, default 256
         Length of the text codes; longer texts are cut.
     attributes : sequence of str, optional
         Attributes that may appear in the text (default all 40). The label matrix always
         has all 40 columns.
-    seed : int
+    seed : int, default 0
         Seed of the attribute order and the text start of every image.
-    shuffle, random_start : bool
+    shuffle, random_start : bool, default True
         Random attribute order; random number of leading spaces (paper's Figure 13).
-    alphabet : str
+    alphabet : str, default ALPHABET
         Alphabet of the text codes.
 
     Returns
@@ -341,15 +341,4 @@ def load_celeba(
     >>> load_celeba(root, "test", max_len=40, random_start=False).text(0)  # no attribute
     ['']
     """
-    return CelebADataset(
-        root,
-        split,
-        image_size=image_size,
-        crop_size=crop_size,
-        max_len=max_len,
-        attributes=attributes,
-        seed=seed,
-        shuffle=shuffle,
-        random_start=random_start,
-        alphabet=alphabet,
-    )
+    return CelebADataset(root, split, **options)

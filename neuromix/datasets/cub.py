@@ -30,13 +30,11 @@ al.). Captions are coded at character level with `neuromix.datasets.text`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from neuromix.datasets._checks import check_integer
-from neuromix.datasets.celeba import _image_text_batch
+from neuromix.datasets.celeba import _image_text_batch, _image_text_options
 from neuromix.datasets.mnist import _index_array
 from neuromix.datasets.text import ALPHABET
 
@@ -92,18 +90,8 @@ class CUBDataset:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         if captions not in _CAPTIONS:
             raise ValueError(f"captions must be 'one' or 'all', got {captions!r}")
-        check_integer("seed", seed, 0)
-        check_integer("image_size", image_size, 1)
-        check_integer("max_len", max_len, 1)
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"CUB root folder not found: {self.root}")
-        self.split = split
-        self.image_size = int(image_size)
-        self.max_len = int(max_len)
+        _image_text_options(self, "CUB", root, split, image_size, max_len, seed, alphabet)
         self.captions = captions
-        self.seed = int(seed)
-        self.alphabet = alphabet
 
         list_path = self.root / split / "filenames.txt"
         if not list_path.is_file():
@@ -197,16 +185,7 @@ class CUBDataset:
         )
 
 
-def load_cub(
-    root,
-    split: str = "train",
-    *,
-    image_size: int = 64,
-    max_len: int = 128,
-    captions: str = "one",
-    seed: int = 0,
-    alphabet: str = ALPHABET,
-) -> CUBDataset:
+def load_cub(root, split: str = "train", **options) -> CUBDataset:
     """CUB image-captions: bird images and captions, read on demand from the release files.
 
     Parameters
@@ -214,16 +193,16 @@ def load_cub(
     root : str or os.PathLike
         Folder holding ``images/``, ``text/`` and ``{train,test}/filenames.txt``.
     split : {"train", "test"}
-    image_size : int
+    image_size : int, default 64
         Side of the square output images (64 in the paper).
-    max_len : int
+    max_len : int, default 128
         Length of the caption codes; longer captions are cut (CUB captions are mostly
         under 128 characters).
-    captions : {"one", "all"}
+    captions : {"one", "all"}, default "one"
         One seeded random caption per image, or every (image, caption) pair as an item.
-    seed : int
+    seed : int, default 0
         Seed of the caption choice with ``captions="one"``.
-    alphabet : str
+    alphabet : str, default ALPHABET
         Alphabet of the caption codes.
 
     Returns
@@ -238,6 +217,11 @@ def load_cub(
         or caption file.
     ValueError
         For a bad split or captions value, or a malformed split list.
+
+    Notes
+    -----
+    ``load_cub(root, split, **options)`` is ``CUBDataset(root, split, **options)``: the
+    options are keyword-only and have the defaults of `CUBDataset`.
 
     Examples
     --------
@@ -263,12 +247,4 @@ def load_cub(
     >>> len(every), every.text([0, 1])
     (4, ['a red bird.', 'it has a beak.'])
     """
-    return CUBDataset(
-        root,
-        split,
-        image_size=image_size,
-        max_len=max_len,
-        captions=captions,
-        seed=seed,
-        alphabet=alphabet,
-    )
+    return CUBDataset(root, split, **options)

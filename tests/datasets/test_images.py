@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from neuromix.datasets import celeba as celeba_module
-from neuromix.datasets import polymnist as polymnist_module
 from neuromix.datasets.celeba import load_celeba
 from neuromix.datasets.cub import load_cub
 from neuromix.datasets.mnist import load_mnist, load_mnist_idx, write_mnist_idx
@@ -19,6 +18,7 @@ from neuromix.datasets.polymnist import (
     load_polymnist,
     translated_polymnist,
 )
+from neuromix.datasets.polymnist import translated as translated_module
 from neuromix.datasets.text import (
     ALPHABET,
     PAD,
@@ -382,7 +382,7 @@ def test_train_and_test_streams_differ():
 def test_batches_do_not_depend_on_order_or_chunking(monkeypatch):
     data = TranslatedPolyMNIST("test", 2, seed=1, n=50)
     whole, labels = data[:]
-    monkeypatch.setattr(polymnist_module, "_CHUNK", 7)
+    monkeypatch.setattr(translated_module, "_CHUNK", 7)
     index = np.array([49, 3, 3, 20, -1])
     part, part_labels = data[index]
     np.testing.assert_array_equal(part["m1"], whole["m1"][index])

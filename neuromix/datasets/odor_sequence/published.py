@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from neuromix.data.binning import BINNED_DIMS, _prefix, _round_coord
+from neuromix.data._binned import BINNED_DIMS, _round_coord
+from neuromix.data._checks import _prefix
 from neuromix.datasets.odor_sequence.trials import trial_table
 
 __all__ = ["load_published"]

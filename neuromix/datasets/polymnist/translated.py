@@ -1,4 +1,4 @@
-"""Translated PolyMNIST (paper appendix B.4), generated offline, and the published PolyMNIST files.
+"""Translated PolyMNIST (paper appendix B.4), generated offline from (seed, split, index).
 
 Every tuple of translated PolyMNIST shows one digit class in ``M`` modalities. Modality
 ``m`` shows a different real MNIST image of that class, scaled by 0.75 and placed at a
@@ -31,111 +31,21 @@ with the same result, so a data set of 70,000 x 5 images never has to sit in mem
 ``n`` may exceed the pool: tuple ``i`` then reuses the digits of tuple ``i mod pool``
 with a new position and background patch.
 
-Background images
------------------
-Offline images of scikit-image (``skimage.data``) and scikit-learn
-(``load_sample_image``), made RGB (grey ones repeated on three channels). The default
-five, in modality order: ``immunohistochemistry`` (stained tissue), ``chelsea`` (cat
-fur), ``coffee`` (cup on wood), ``china`` (temple, sky, trees), ``flower`` (dahlia on
-dark leaves). More modalities take, in order: ``astronaut``, ``rocket``,
-``hubble_deep_field``, ``retina``, ``brick``, ``grass``, ``gravel``.
+The backgrounds are those of :mod:`~neuromix.datasets.polymnist.backgrounds`.
 """
 
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import numpy as np
 
 from neuromix.datasets._checks import check_integer
 from neuromix.datasets.mnist import MNIST, _index_array, load_mnist
+from neuromix.datasets.polymnist._layout import _SIZE, _SPLIT_CODES
+from neuromix.datasets.polymnist.backgrounds import BACKGROUNDS, _as_rgb, load_background
 
-__all__ = [
-    "BACKGROUNDS",
-    "PolyMNISTFolder",
-    "TranslatedPolyMNIST",
-    "load_background",
-    "load_polymnist",
-    "translated_polymnist",
-]
+__all__ = ["TranslatedPolyMNIST", "translated_polymnist"]
 
-#: Names of the offline background images, in the order modalities take them.
-BACKGROUNDS = (
-    "immunohistochemistry",
-    "chelsea",
-    "coffee",
-    "china",
-    "flower",
-    "astronaut",
-    "rocket",
-    "hubble_deep_field",
-    "retina",
-    "brick",
-    "grass",
-    "gravel",
-)
-_SKLEARN_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}
-_SPLIT_CODES = {"train": 0, "test": 1}
-_SIZE = 28
 _CHUNK = 2048  # tuples generated at once: bounds the temporaries of a large request
-
-
-def load_background(name: str) -> np.ndarray:
-    """One of the offline background images, as uint8 RGB.
-
-    Parameters
-    ----------
-    name : str
-        One of `BACKGROUNDS`.
-
-    Returns
-    -------
-    numpy.ndarray of uint8, shape (height, width, 3)
-
-    Examples
-    --------
-    >>> load_background("coffee").shape
-    (400, 600, 3)
-    >>> load_background("brick").shape  # a grey texture, repeated on 3 channels
-    (512, 512, 3)
-    """
-    if name not in BACKGROUNDS:
-        raise ValueError(f"unknown background {name!r}; choose from {', '.join(BACKGROUNDS)}")
-    if name in _SKLEARN_IMAGES:
-        from sklearn.datasets import load_sample_image
-
-        return _as_rgb(load_sample_image(_SKLEARN_IMAGES[name]), name)
-    import skimage.data
-
-    return _as_rgb(getattr(skimage.data, name)(), name)
-
-
-def _as_rgb(image, what: str) -> np.ndarray:
-    """Any grey, RGB or RGBA image (uint8, bool or float in [0, 1]) as uint8 (H, W, 3)."""
-    image = np.asarray(image)
-    if image.dtype == bool:
-        image = image.astype(np.uint8) * 255
-    elif np.issubdtype(image.dtype, np.floating):
-        if image.size and (np.nanmin(image) < 0 or np.nanmax(image) > 1):
-            raise ValueError(f"background {what}: float images must lie in [0, 1]")
-        image = np.round(image * 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ValueError(f"background {what}: dtype {image.dtype}, expected uint8 or float")
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    elif image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, :3]
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(
-            f"background {what}: expected shape (height, width[, 3 or 4]), got {image.shape}"
-        )
-    if image.shape[0] < _SIZE or image.shape[1] < _SIZE:
-        raise ValueError(
-            f"background {what}: {image.shape[0]}x{image.shape[1]} is smaller than "
-            f"the {_SIZE}x{_SIZE} patches cut from it"
-        )
-    return np.ascontiguousarray(image)
 
 
 def _area_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -406,21 +316,15 @@ class TranslatedPolyMNIST:
 
 
 def translated_polymnist(
-    split: str = "train",
-    n_modalities: int = 5,
-    seed: int = 0,
-    *,
-    n: int | None = None,
-    scale: float = 0.75,
-    backgrounds=None,
-    dtype=np.float32,
-    mnist_path=None,
-    digits=None,
+    split: str = "train", n_modalities: int = 5, seed: int = 0, **options
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Generate translated PolyMNIST into memory (see `TranslatedPolyMNIST` for batches).
 
-    Parameters are those of `TranslatedPolyMNIST`. Memory: ``n * M * 2352`` values of
-    ``dtype``, e.g. 470 MB for 10,000 tuples x 5 modalities in float32 (118 MB in uint8).
+    Parameters are those of `TranslatedPolyMNIST`: ``split``, ``n_modalities`` and
+    ``seed``, then by keyword only ``n``, ``scale``, ``backgrounds``, ``dtype``,
+    ``mnist_path`` and ``digits`` (``**options``, passed on unchanged). Memory:
+    ``n * M * 2352`` values of ``dtype``, e.g. 470 MB for 10,000 tuples x 5 modalities in
+    float32 (118 MB in uint8).
 
     Returns
     -------
@@ -438,182 +342,4 @@ def translated_polymnist(
     >>> bool(images["m0"].min() >= 0 and images["m0"].max() <= 1)
     True
     """
-    data = TranslatedPolyMNIST(
-        split,
-        n_modalities,
-        seed,
-        n=n,
-        scale=scale,
-        backgrounds=backgrounds,
-        dtype=dtype,
-        mnist_path=mnist_path,
-        digits=digits,
-    )
-    return data[:]
-
-
-_POLY_FILE = re.compile(r"^(\d+)\.(\d+)\.png$")
-
-
-class PolyMNISTFolder:
-    """The published PolyMNIST files, read on demand.
-
-    Layout of the MoPoE release (Sutter et al. 2021): ``root/{train,test}/m{k}/`` holds
-    one PNG per tuple named ``"{i}.{digit}.png"``, where ``i`` counts the tuples of that
-    digit (so ``0.3.png`` and ``0.7.png`` both exist) and the same name in every modality
-    folder belongs to the same tuple. Tuples are ordered by ``(i, digit)``, which
-    interleaves the classes.
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-        Folder that holds ``train`` and ``test``.
-    split : {"train", "test"}
-    modalities : sequence of str, optional
-        Modality folders to read, e.g. ``["m0", "m1", "m2"]``; default every ``m<k>``
-        folder of the split, in order of ``k``.
-
-    Attributes
-    ----------
-    modality_names : tuple of str
-    file_names : tuple of str
-        The file name of every tuple.
-    labels : numpy.ndarray of int64, shape (n,)
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from PIL import Image
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for m in ("m0", "m1"):
-    ...     (root / "test" / m).mkdir(parents=True)
-    ...     for name in ("0.4.png", "0.9.png", "1.4.png"):
-    ...         Image.new("RGB", (28, 28), (255, 0, 0)).save(root / "test" / m / name)
-    >>> folder = PolyMNISTFolder(root, "test")
-    >>> len(folder), folder.file_names, folder.labels.tolist()
-    (3, ('0.4.png', '0.9.png', '1.4.png'), [4, 9, 4])
-    >>> images, labels = folder[0]
-    >>> images["m1"].shape, images["m1"][:, 0, 0].tolist(), labels
-    ((3, 28, 28), [1.0, 0.0, 0.0], 4)
-    """
-
-    def __init__(self, root, split: str = "train", *, modalities=None):
-        if split not in _SPLIT_CODES:
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        self.root = Path(root)
-        self.split = split
-        split_dir = self.root / split
-        if not split_dir.is_dir():
-            raise FileNotFoundError(f"PolyMNIST split folder not found: {split_dir}")
-        if modalities is None:
-            found = [
-                p.name for p in split_dir.iterdir() if p.is_dir() and re.fullmatch(r"m\d+", p.name)
-            ]
-            if not found:
-                raise FileNotFoundError(f"no modality folders m0, m1, ... in {split_dir}")
-            modalities = sorted(found, key=lambda name: int(name[1:]))
-        self.modality_names = tuple(modalities)
-        if not self.modality_names:
-            raise ValueError("modalities must name at least one modality folder")
-
-        names = {}
-        for modality in self.modality_names:
-            folder = split_dir / modality
-            if not folder.is_dir():
-                raise FileNotFoundError(f"PolyMNIST modality folder not found: {folder}")
-            pngs = {p.name for p in folder.iterdir() if p.suffix == ".png"}
-            bad = sorted(name for name in pngs if not _POLY_FILE.match(name))
-            if bad:
-                raise ValueError(
-                    f"{folder}: file names must be '<index>.<digit>.png', got {bad[:3]}"
-                )
-            if not pngs:
-                raise FileNotFoundError(f"no PNG files in {folder}")
-            names[modality] = pngs
-        reference = names[self.modality_names[0]]
-        for modality in self.modality_names[1:]:
-            if names[modality] != reference:
-                only_first = sorted(reference - names[modality])[:3]
-                only_this = sorted(names[modality] - reference)[:3]
-                raise ValueError(
-                    f"modalities {self.modality_names[0]} and {modality} hold different "
-                    f"files: e.g. only in {self.modality_names[0]}: {only_first}, only in "
-                    f"{modality}: {only_this}"
-                )
-        keys = sorted(
-            (int(i), int(d)) for i, d in (_POLY_FILE.match(x).groups() for x in reference)
-        )
-        self.file_names = tuple(f"{i}.{d}.png" for i, d in keys)
-        self.labels = np.array([d for _, d in keys], dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.file_names)
-
-    def __getitem__(self, index):
-        """Images (float32 in [0, 1], shape (n_index, 3, 28, 28)) and labels of ``index``."""
-        from PIL import Image
-
-        indices, scalar = _index_array(index, len(self))
-        images = {}
-        for modality in self.modality_names:
-            folder = self.root / self.split / modality
-            arrays = []
-            for i in indices:
-                with Image.open(folder / self.file_names[i]) as image:
-                    arrays.append(np.asarray(image.convert("RGB")))
-            shapes = {a.shape for a in arrays}
-            if len(shapes) > 1:
-                raise ValueError(f"{folder}: images of different sizes {sorted(shapes)}")
-            stack = np.stack(arrays) if arrays else np.empty((0, _SIZE, _SIZE, 3), np.uint8)
-            images[modality] = stack.transpose(0, 3, 1, 2).astype(np.float32) / 255
-        if scalar:
-            return {m: a[0] for m, a in images.items()}, int(self.labels[indices[0]])
-        return images, self.labels[indices]
-
-
-def load_polymnist(
-    root, split: str = "train", *, modalities=None, n: int | None = None
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Load published PolyMNIST files into memory (see `PolyMNISTFolder` for the layout).
-
-    Parameters
-    ----------
-    root : str or os.PathLike
-        Folder holding ``train/m0/...`` and ``test/m0/...``.
-    split : {"train", "test"}
-    modalities : sequence of str, optional
-        Modality folders to read; default all ``m<k>`` folders.
-    n : int, optional
-        Read only the first ``n`` tuples (ordered by index, then digit).
-
-    Returns
-    -------
-    images : dict of str to numpy.ndarray
-        Modality name to float32 arrays (n, 3, 28, 28) in [0, 1].
-    labels : numpy.ndarray of int64, shape (n,)
-
-    Raises
-    ------
-    FileNotFoundError
-        For a missing root, split or modality folder, or an empty modality folder.
-    ValueError
-        For a bad split name, file names not of the form ``<index>.<digit>.png``, or
-        modality folders holding different file names.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from PIL import Image
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> for m in ("m0", "m1", "m2"):
-    ...     (root / "train" / m).mkdir(parents=True)
-    ...     for name in ("0.1.png", "0.2.png"):
-    ...         Image.new("RGB", (28, 28)).save(root / "train" / m / name)
-    >>> images, labels = load_polymnist(root, modalities=["m0", "m2"])
-    >>> sorted(images), images["m2"].shape, labels.tolist()
-    (['m0', 'm2'], (2, 3, 28, 28), [1, 2])
-    """
-    folder = PolyMNISTFolder(root, split, modalities=modalities)
-    if n is None:
-        return folder[:]
-    return folder[: int(n)]
+    return TranslatedPolyMNIST(split, n_modalities, seed, **options)[:]
