@@ -17,7 +17,7 @@ with 95% intervals over held-out trials and over seeds, and checks the issue's t
 
 Modules: :mod:`.settings` (what a run is), :mod:`.baselines` (the peers),
 :mod:`.scoring` (decoding and intervals), :mod:`.runners` (data, runs, resume),
-:mod:`.report` (tables, figures, targets).
+:mod:`.report` (tables, targets, the markdown report), :mod:`.figures`.
 """
 
 from __future__ import annotations
