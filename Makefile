@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # pin the CPU wheel first, then the package's own `torch>=2.4` is already met.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench-train bench-binning benchmark-polymnist \
+.PHONY: install demo test lint format bench-train bench-binning bench-subjects benchmark-polymnist \
 	benchmark-alignment clean
 
 install: $(STAMP)
@@ -39,6 +39,9 @@ bench-train: install
 
 bench-binning: install
 	$(BIN)/python benchmarks/binning_speed.py
+
+bench-subjects: install
+	$(BIN)/python benchmarks/many_subjects.py
 
 benchmark-polymnist: install
 	$(BIN)/neuromix benchmark polymnist --out docs/reproduction

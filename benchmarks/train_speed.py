@@ -9,7 +9,9 @@ likelihood. In the same run:
 * the plain reference: one ``nn.Sequential`` per subject in a Python loop, default
   ``torch.optim.Adam``, batches cut from tensors by index (no DataLoader) — what a
   careful user would write by hand;
-* the machine's fp32 peak, from a large ``torch.bmm``.
+* the package's path with ``precision="bf16"`` (autocast; where the CPU has native
+  bf16, AVX-512 BF16 or AMX);
+* the machine's fp32 and bf16 peaks, from a large ``torch.bmm``.
 
 Prints seconds per epoch, achieved GFLOP/s (a nominal 72 MFLOP per paired sample,
 forward and backward: 24 x sum_m D_m^2) and the ratios, plus the peak resident memory
@@ -31,6 +33,7 @@ from torch import nn
 
 import neuromix as nm
 from neuromix.models.gaussian import kl_normal
+from neuromix.models.vae import bf16_supported
 from neuromix.training.loop import _epoch, make_optimizer
 from neuromix.training.samplers import ArraySampler
 
@@ -39,9 +42,9 @@ N_SAMPLES, BATCH, LATENT = 2448, 128, 2
 FLOP_PER_SAMPLE = 24 * sum(d * d for d in SIZES.values())  # ~72 MFLOP
 
 
-def peak_gflops(repeats: int = 5) -> float:
-    a = torch.randn(8, 1024, 1024)
-    b = torch.randn(8, 1024, 1024)
+def peak_gflops(repeats: int = 5, dtype=torch.float32) -> float:
+    a = torch.randn(8, 1024, 1024, dtype=dtype)
+    b = torch.randn(8, 1024, 1024, dtype=dtype)
     torch.bmm(a, b)
     best = 0.0
     for _ in range(repeats):
@@ -51,8 +54,10 @@ def peak_gflops(repeats: int = 5) -> float:
     return best
 
 
-def package_epochs(data, epochs: int, max_padding: float) -> list[float]:
-    vae = nm.MultimodalVAE(method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu")
+def package_epochs(data, epochs: int, max_padding: float, precision: str = "fp32") -> list[float]:
+    vae = nm.MultimodalVAE(
+        method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu", precision=precision
+    )
     vae._build(list(SIZES), {s: (d,) for s, d in SIZES.items()})
     if max_padding != 0.15:  # rebuild the MLPs with another grouping bound
         from neuromix.models.architectures import build_networks
@@ -172,11 +177,20 @@ def main() -> None:
         )
         if padding == 0.15:
             rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    bf16 = bf16_supported("cpu")
+    if bf16:
+        results["package, precision='bf16'"] = statistics.median(
+            package_epochs(data, args.epochs, 0.15, "bf16")
+        )
     results["plain per-subject loop"] = statistics.median(reference_epochs(data, args.epochs))
     peak = peak_gflops()
+    peak_bf16 = peak_gflops(dtype=torch.bfloat16) if bf16 else float("nan")
 
     ref = results["plain per-subject loop"]
-    print(f"\nfp32 peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s\n")
+    print(
+        f"\nfp32 peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s; "
+        f"bf16 peak: {peak_bf16:.0f} GFLOP/s\n"
+    )
     print(f"{'variant':34s} {'s/epoch':>8s} {'GFLOP/s':>8s} {'% peak':>7s} {'vs loop':>8s}")
     for name, sec in results.items():
         gflops = gflop_epoch / sec
@@ -188,6 +202,15 @@ def main() -> None:
         f">= 60% of peak: {100 * gflop_epoch / default / peak:.0f}%; "
         f"memory < 2 GB: {rss_gb:.2f} GB"
     )
+    if bf16:
+        sec = results["package, precision='bf16'"]
+        print(
+            f"bf16: {ref / sec:.2f}x the plain fp32 loop (target >= 2.5x), "
+            f"{default / sec:.2f}x the package in fp32, "
+            f"{100 * gflop_epoch / sec / peak_bf16:.0f}% of the bf16 peak"
+        )
+    else:
+        print("bf16: this CPU has no native bf16 matrix products (AVX-512 BF16 or AMX)")
 
 
 if __name__ == "__main__":

@@ -18,18 +18,24 @@ def _demo(args: argparse.Namespace) -> int:
 #: Options of each benchmark beyond --out, --quick, --epochs, --methods, --seeds.
 _OWN_OPTIONS = {
     "polymnist": ("betas",),
-    "rats": ("datasets", "cebra_iterations"),
+    "rats": ("datasets", "cebra_iterations", "precision"),
 }
 
 
 def _benchmark(args: argparse.Namespace) -> int:
     names = ("epochs", "methods", "seeds", *_OWN_OPTIONS[args.dataset])
+    names = [name for name in names if name != "precision"]  # not a setting field
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     progress = not args.no_progress
     if args.dataset == "rats":
         from neuromix.benchmarks.alignment import run_benchmark
+        from neuromix.benchmarks.alignment.settings import get_setting
 
         setting = "quick" if args.setting == "quick" else "full"
+        if args.precision is not None:  # the neuromix fits' precision, arrays and recordings
+            base = get_setting(setting)
+            for owner in ("fit_params", "vae_params"):
+                overrides[owner] = {**getattr(base, owner), "precision": args.precision}
         run_benchmark(args.out, setting=setting, progress=progress, **overrides)
     else:
         from neuromix.benchmarks.polymnist import run_benchmark
@@ -103,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     bench.add_argument(
         "--seeds", type=_comma_list(int, "integers"), help="change the seeds, e.g. 0,1,2"
+    )
+    bench.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "auto"],
+        help="rats: the number format of the neuromix fits' networks (default fp32)",
     )
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)

@@ -781,6 +781,12 @@ FIT = [
     ),
     pytest.param(
         _same,
+        {"precision": "half"},
+        _raises(ValueError, r"precision must be one of 'fp32', 'bf16', 'auto', got 'half'"),
+        id="precision",
+    ),
+    pytest.param(
+        _same,
         {"batch_size": 0},
         _raises(ValueError, r"batch_size must be an integer >= 1, got 0"),
         id="batch-size-0",

@@ -43,7 +43,7 @@ from neuromix.estimators.vae import MultimodalVAE
 from neuromix.io.persistence import register_model_class
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available
-from neuromix.models.vae import RATE_SCALES
+from neuromix.models.vae import PRECISIONS, RATE_SCALES
 from neuromix.training.samplers import WindowSampler
 
 __all__ = ["NeuralModel", "fit"]
@@ -123,7 +123,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
     reweight : None, "size" or mapping, default=None
         Weights of the subjects' reconstruction terms, as in
         :class:`neuromix.MultimodalVAE`.
-    epochs, batch_size, lr, seed, device, progress, clip_grad
+    epochs, batch_size, lr, seed, device, progress, clip_grad, precision
         Training settings, as in :class:`neuromix.MultimodalVAE`.
     checkpoint, checkpoint_every
         Keep the training state in a file every ``checkpoint_every`` epochs and resume
@@ -174,6 +174,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         "missing": Options(("raise", "drop")),
         "test_size": Interval(float, 0.0, 0.9, low_open=True),
         "rate_scale": Options(RATE_SCALES),
+        "precision": Options(PRECISIONS),
     }
 
     def __init__(
@@ -207,6 +208,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         clip_grad=None,
         checkpoint=None,
         checkpoint_every=1,
+        precision="fp32",
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -236,6 +238,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.clip_grad = clip_grad
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.precision = precision
 
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):

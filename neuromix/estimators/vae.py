@@ -31,7 +31,7 @@ from neuromix.models.architectures import architectures, build_networks, resolve
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
-from neuromix.models.vae import RATE_SCALES, MultimodalModule
+from neuromix.models.vae import PRECISIONS, RATE_SCALES, MultimodalModule, resolve_precision
 from neuromix.training import checkpoint as ckpt
 from neuromix.training.loop import TrainingDivergedError, make_optimizer, resolve_device, train
 from neuromix.training.samplers import ArraySampler
@@ -133,6 +133,13 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         kept after the fit (delete it, or use another path, to start over).
     checkpoint_every : int, default=1
         Epochs between checkpoints.
+    precision : {"fp32", "bf16", "auto"}, default="fp32"
+        Number format of the networks' matrix products. ``"bf16"``: the encoders and
+        decoders run under ``torch.autocast`` with bfloat16, 3-4x faster on CPUs with
+        AVX-512 BF16 or AMX and on Ampere or later GPUs; weights, gradients, Adam's
+        state, the Gaussian math, the rate and the likelihoods stay fp32. ``"auto"``:
+        bf16 where the device runs it natively
+        (:func:`neuromix.models.vae.bf16_supported`), else fp32.
 
     Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
     RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is
@@ -152,6 +159,8 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         Loss, reconstruction and rate per epoch (training and validation).
     module_ : MultimodalModule
         The fitted torch module.
+    precision_ : {"fp32", "bf16"}
+        The precision the networks run in (``precision`` with "auto" resolved).
 
     Examples
     --------
@@ -200,6 +209,7 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
             Check(lambda v: isinstance(v, str | os.PathLike) and str(v) != "", "a file path"),
         ],
         "checkpoint_every": Interval(int, 1),
+        "precision": Options(PRECISIONS),
     }
 
     def __init__(
@@ -225,6 +235,7 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         clip_grad=None,
         checkpoint=None,
         checkpoint_every=1,
+        precision="fp32",
     ):
         self.method = method
         self.method_params = method_params
@@ -246,6 +257,7 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         self.clip_grad = clip_grad
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
+        self.precision = precision
 
     # ------------------------------------------------------------------ building
     def _per_subject(self, value, subjects, what):
@@ -308,12 +320,14 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
             recon_weights=weights,
             rate_scale=self.rate_scale,
         )
+        self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
+        module.precision = self.precision_
         self.subjects_ = tuple(subjects)
         self.shapes_ = {s: tuple(shapes[s]) for s in subjects}
         self.method_ = method
         self.likelihoods_ = dict(zip(subjects, likelihoods, strict=True))
         self.architectures_ = dict(zip(subjects, archs, strict=True))
-        self.device_ = resolve_device(self.device)
         self.module_ = module.to(self.device_)
         return module
 

@@ -18,10 +18,49 @@ from neuromix.models.gaussian import reparameterize
 from neuromix.models.likelihoods import Likelihood
 from neuromix.models.methods.base import Method
 
-__all__ = ["LOGVAR_RANGE", "RATE_SCALES", "MultimodalModule", "bound_logvar"]
+__all__ = [
+    "LOGVAR_RANGE",
+    "PRECISIONS",
+    "RATE_SCALES",
+    "MultimodalModule",
+    "bf16_supported",
+    "bound_logvar",
+    "resolve_precision",
+]
 
 #: Values of ``rate_scale``: how often the joint KL of an aggregation method is counted.
 RATE_SCALES = ("one", "subjects")
+
+#: Values of ``precision``: the number format of the networks' matrix products.
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def bf16_supported(device: torch.device | str) -> bool:
+    """Whether bfloat16 matrix products run natively (fast) on ``device``.
+
+    CUDA: compute capability 8.0 or later (Ampere). CPU: AVX-512 BF16 or AMX, where
+    oneDNN has bf16 kernels; elsewhere bf16 is emulated and slower than fp32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(
+            including_emulation=False
+        )
+    if device.type == "cpu":
+        avx512_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+        amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        return bool(torch.backends.mkldnn.is_available() and (avx512_bf16() or amx()))
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``"fp32"`` or ``"bf16"``: ``"auto"`` is bf16 where :func:`bf16_supported`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return precision
+
 
 #: Range of the encoders' log-variances: sigma in [0.0025, 20]. Unbounded, a head that
 #: reads a large bottleneck activation can swing logvar by tens in a few Adam steps,
@@ -55,6 +94,11 @@ class MultimodalModule(nn.Module):
     latent_dim : int
     recon_weights : sequence of float, optional
         Weight of each subject's reconstruction term (default 1).
+    precision : {"fp32", "bf16"}, default="fp32"
+        Number format of the networks' matrix products. ``"bf16"`` runs the encoders and
+        decoders under ``torch.autocast`` with bfloat16 (weights, gradients and the
+        optimiser state stay fp32); their outputs return to fp32 before the Gaussian
+        math, the rate and the likelihoods, which always run in fp32.
     rate_scale : {"one", "subjects"}, default="one"
         ``"one"``: the rate is the method's as it stands (one joint KL for AVG, PoE, MoE,
         MoPoE). ``"subjects"``: the part of the rate that is a joint KL
@@ -73,6 +117,7 @@ class MultimodalModule(nn.Module):
         latent_dim: int,
         recon_weights: Sequence[float] | None = None,
         rate_scale: str = "one",
+        precision: str = "fp32",
     ):
         super().__init__()
         self.encoders = encoders
@@ -86,6 +131,18 @@ class MultimodalModule(nn.Module):
         if rate_scale not in RATE_SCALES:
             raise ValueError(f"rate_scale must be one of {RATE_SCALES}, got {rate_scale!r}")
         self.rate_scale = rate_scale
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+        self.precision = precision
+
+    def _networks(self, networks: nn.Module, inputs) -> list[Tensor | None]:
+        """Run encoders or decoders in the module's precision; outputs in fp32."""
+        if self.precision == "fp32":
+            return networks(inputs)
+        device = next(self.parameters()).device.type
+        with torch.autocast(device_type=device, dtype=torch.bfloat16):
+            outs = networks(inputs)
+        return [None if o is None else o.float() for o in outs]
 
     @property
     def n_subjects(self) -> int:
@@ -97,7 +154,7 @@ class MultimodalModule(nn.Module):
         Returns ``mu``, ``logvar`` of shape ``(batch, subject, latent)`` (zeros for absent
         subjects) and the ``(batch, subject)`` mask of given subjects.
         """
-        outs = self.encoders(xs)
+        outs = self._networks(self.encoders, xs)
         present = [o for o in outs if o is not None]
         if not present:
             raise ValueError("at least one subject must be given")
@@ -125,7 +182,7 @@ class MultimodalModule(nn.Module):
         inputs: list[Tensor | None] = [None] * self.n_subjects
         for m in targets:
             inputs[m] = z[m] if z.dim() == 3 else z
-        return self.decoders(inputs)
+        return self._networks(self.decoders, inputs)
 
     def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
         """Deprecated name of :meth:`likelihood_params` (removed in the next release)."""
@@ -167,7 +224,7 @@ class MultimodalModule(nn.Module):
         z_in = z[:, plan.decode, :].permute(1, 0, 2, 3).reshape(self.n_subjects, batch * k, -1)
         used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
         inputs = [z_in[m] if used[m] else None for m in range(self.n_subjects)]
-        params = self.decoders(inputs)
+        params = self._networks(self.decoders, inputs)
         recon = torch.zeros(batch, device=z.device, dtype=z.dtype)
         parts = [torch.zeros((), device=z.device, dtype=z.dtype)] * self.n_subjects
         for m in range(self.n_subjects):

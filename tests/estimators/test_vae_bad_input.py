@@ -98,6 +98,11 @@ FIT_CASES = [
         pytest.raises(ValueError, match=r"beta must be a number >= 0.0, got -0.1"),
     ),
     (
+        {"precision": "fp16"},
+        GOOD,
+        pytest.raises(ValueError, match=r"precision must be one of 'fp32', 'bf16', 'auto'"),
+    ),
+    (
         {"latent_dim": 0},
         GOOD,
         pytest.raises(ValueError, match=r"latent_dim must be an integer >= 1, got 0"),
