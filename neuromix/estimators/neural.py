@@ -257,6 +257,13 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         -------
         self
         """
+        vae, sampler, validation = self._samplers(recordings)
+        vae._fit_sampler(sampler, validation, owner=self)
+        return self
+
+    def _samplers(self, recordings):
+        """Everything :meth:`fit` does before training: the built (untrained) ``vae_``
+        and the samplers of the training windows and of the held-out windows (or None)."""
         vae = self._check_params_early()
         data = self._normalise(recordings)
         subjects = list(data)
@@ -343,8 +350,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             if len(self.pairs_["test"])
             else None
         )
-        vae._fit_sampler(sampler, validation, owner=self)
-        return self
+        return vae, sampler, validation
 
     def _make_vae(self) -> MultimodalVAE:
         """The array-level model: every MultimodalVAE parameter this model also has, as

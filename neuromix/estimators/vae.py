@@ -26,6 +26,7 @@ from neuromix._validation import (
     check_subject_arrays,
 )
 from neuromix.estimators._vae_inference import _VAEInference
+from neuromix.estimators._vae_state import _VAEStateMixin
 from neuromix.io.persistence import register_model_class
 from neuromix.models.architectures import architectures, build_networks, resolve_architecture
 from neuromix.models.likelihoods import Likelihood, get_likelihood
@@ -33,7 +34,13 @@ from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import PRECISIONS, RATE_SCALES, MultimodalModule, resolve_precision
 from neuromix.training import checkpoint as ckpt
-from neuromix.training.loop import TrainingDivergedError, make_optimizer, resolve_device, train
+from neuromix.training.loop import (
+    TrainingDivergedError,
+    make_optimizer,
+    resolve_device,
+    train,
+    training_generator,
+)
 from neuromix.training.samplers import ArraySampler
 
 __all__ = ["MultimodalVAE"]
@@ -50,7 +57,7 @@ def _is_spec(value) -> bool:
 
 
 @register_model_class
-class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
+class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimator):
     """Multimodal VAE over paired samples of several subjects (modalities).
 
     Each subject m has its own encoder q_m(z | x_m) and decoder p_m(x_m | z); the
@@ -349,6 +356,10 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        return self._fit_sampler(*self._samplers(X))
+
+    def _samplers(self, X):
+        """Check ``X``, build the module, split off the validation samples: the samplers."""
         check_params(self.get_params(deep=False), self._parameter_constraints)
         arrays = check_subject_arrays(X)
         n = next(iter(arrays.values())).shape[0]
@@ -366,7 +377,7 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
             if n_val
             else None
         )
-        return self._fit_sampler(train_sampler, val_sampler)
+        return train_sampler, val_sampler
 
     def _fit_sampler(self, sampler, validation=None, callback=None, *, owner=None):
         """Train the built module on any sampler (the recordings API uses windows).
@@ -378,7 +389,7 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         check_batch_size(int(self.batch_size), len(sampler))
         module = self.module_
         epochs = int(self.epochs)
-        generator = torch.Generator().manual_seed(int(self.seed) + 1)
+        generator = training_generator(self.seed)
         optimizer = make_optimizer(module.parameters(), float(self.lr))
         path = None if self.checkpoint is None else Path(self.checkpoint)
         every = int(self.checkpoint_every)
@@ -452,45 +463,6 @@ class MultimodalVAE(_VAEInference, TransformerMixin, BaseEstimator):
         self.history_ = pd.DataFrame(last.history)
         self.n_samples_ = len(sampler)
         return self
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path, *, overwrite=False):
-        """Save weights and a plain JSON config (no pickled objects); see :func:`neuromix.load`.
-
-        The file is written to a temporary path and moved into place; an existing file
-        is only replaced with ``overwrite=True``.
-        """
-        from neuromix.io.persistence import save_model
-
-        return save_model(self, path, overwrite=overwrite)
-
-    def _get_state(self):
-        self._check_fitted()
-        config = {
-            "params": self.get_params(deep=False),
-            "subjects": list(self.subjects_),
-            "shapes": {s: list(v) for s, v in self.shapes_.items()},
-            "history": self.history_.to_dict("records"),
-            "n_samples": int(self.n_samples_),
-        }
-        tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
-        return config, tensors
-
-    @classmethod
-    def _from_state(cls, config, tensors, device="auto"):
-        params = dict(config["params"])
-        params["hidden"] = tuple(params["hidden"])
-        params["device"] = device
-        est = cls(**params)
-        est._build(config["subjects"], {s: tuple(v) for s, v in config["shapes"].items()})
-        prefix = "module."
-        est.module_.load_state_dict(
-            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-        )
-        est.module_.eval()
-        est.history_ = pd.DataFrame(config["history"])
-        est.n_samples_ = config["n_samples"]
-        return est
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")

@@ -154,7 +154,11 @@ class MultimodalModule(nn.Module):
         Returns ``mu``, ``logvar`` of shape ``(batch, subject, latent)`` (zeros for absent
         subjects) and the ``(batch, subject)`` mask of given subjects.
         """
-        outs = self._networks(self.encoders, xs)
+        return self.posteriors(self._networks(self.encoders, xs))
+
+    def posteriors(self, outs: Sequence[Tensor | None]) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`encode` from the encoders' outputs ``outs`` (a list over subjects, None
+        where absent): ``mu``, bounded ``logvar`` and the mask of given subjects."""
         present = [o for o in outs if o is not None]
         if not present:
             raise ValueError("at least one subject must be given")
@@ -217,16 +221,49 @@ class MultimodalModule(nn.Module):
         """
         mu, logvar, given = self.encode(xs)
         mask = given if mask is None else mask & given
+        plan, inputs = self.decoder_inputs(mu, logvar, mask, epoch=epoch, generator=generator)
+        params = self._networks(self.decoders, inputs)
+        out = self.objective(xs, plan, params, beta=beta, per_subject=per_subject)
+        if per_subject:
+            out.update(mu=mu, logvar=logvar, mask=mask)
+        return out
+
+    # The steps of :meth:`loss` around the networks, for callers that evaluate the
+    # networks themselves (:mod:`neuromix.training.ensemble` runs the networks of many
+    # models as one): encoders -> :meth:`posteriors` -> :meth:`decoder_inputs` ->
+    # decoders -> :meth:`objective`.
+    def decoder_inputs(
+        self, mu: Tensor, logvar: Tensor, mask: Tensor, *, epoch: int = 0, generator=None
+    ):
+        """The method's plan for a batch and the latents each decoder reads.
+
+        Returns the :class:`~neuromix.models.methods.Plan` and a list over subjects of
+        ``(batch * k, latent)`` tensors (None for a subject no component is decoded
+        into). Draws from ``generator`` as :meth:`loss` does: the plan's, then one
+        reparameterised sample of every component.
+        """
         plan = self.method.plan(mu, logvar, mask, epoch=epoch, generator=generator)
         z = reparameterize(plan.mu, plan.logvar, generator=generator)  # (B, C, L)
         batch, k = z.shape[0], plan.decode.shape[1]
         # (subject, batch * k, latent): the components each subject's decoder reads
         z_in = z[:, plan.decode, :].permute(1, 0, 2, 3).reshape(self.n_subjects, batch * k, -1)
         used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
-        inputs = [z_in[m] if used[m] else None for m in range(self.n_subjects)]
-        params = self._networks(self.decoders, inputs)
-        recon = torch.zeros(batch, device=z.device, dtype=z.dtype)
-        parts = [torch.zeros((), device=z.device, dtype=z.dtype)] * self.n_subjects
+        return plan, [z_in[m] if used[m] else None for m in range(self.n_subjects)]
+
+    def objective(
+        self,
+        xs: Sequence[Tensor],
+        plan,
+        params: Sequence[Tensor | None],
+        *,
+        beta: float = 1.0,
+        per_subject: bool = False,
+    ) -> dict[str, Tensor]:
+        """:meth:`loss` from a plan and the decoders' outputs ``params`` (see there)."""
+        batch, k = plan.mu.shape[0], plan.decode.shape[1]
+        ref = plan.mu
+        recon = torch.zeros(batch, device=ref.device, dtype=ref.dtype)
+        parts = [torch.zeros((), device=ref.device, dtype=ref.dtype)] * self.n_subjects
         for m in range(self.n_subjects):
             if params[m] is None:
                 continue
@@ -247,5 +284,5 @@ class MultimodalModule(nn.Module):
             "rate": rate.mean(),
         }
         if per_subject:
-            out.update(recon_subject=parts, mu=mu, logvar=logvar, mask=mask)
+            out["recon_subject"] = parts
         return out

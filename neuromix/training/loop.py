@@ -10,7 +10,13 @@ import torch
 
 from neuromix.models.vae import MultimodalModule
 
-__all__ = ["TrainingDivergedError", "make_optimizer", "resolve_device", "train"]
+__all__ = [
+    "TrainingDivergedError",
+    "make_optimizer",
+    "resolve_device",
+    "train",
+    "training_generator",
+]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -18,6 +24,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def training_generator(seed: int) -> torch.Generator:
+    """The generator a fit with this ``seed`` shuffles its batches and draws its latent
+    samples from (the initial weights and the validation split use ``seed`` itself)."""
+    return torch.Generator().manual_seed(int(seed) + 1)
 
 
 def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
