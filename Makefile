@@ -7,8 +7,8 @@ STAMP  := $(VENV)/.installed
 # pin the CPU wheel first, then the package's own `torch>=2.4` is already met.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench-train bench-binning bench-subjects benchmark-polymnist \
-	benchmark-alignment clean
+.PHONY: install demo test lint format bench-train bench-sweep bench-binning bench-subjects \
+	benchmark-polymnist benchmark-alignment clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ test: lint
 
 bench-train: install
 	$(BIN)/python benchmarks/train_speed.py
+
+bench-sweep: install
+	$(BIN)/python benchmarks/sweep_speed.py
 
 bench-binning: install
 	$(BIN)/python benchmarks/binning_speed.py

@@ -15,7 +15,7 @@ from neuromix import datasets, models
 from neuromix._version import __version__
 from neuromix.data import Recording, bin_trials, from_arrays, from_xarray
 from neuromix.datasets.odor_sequence import load_published
-from neuromix.estimators import MultimodalVAE, NeuralModel, fit
+from neuromix.estimators import MultimodalVAE, NeuralModel, SweepResult, fit, sweep
 from neuromix.evaluation.onset import response_onset
 from neuromix.io.nwb import read_nwb, write_recording
 from neuromix.io.nwb.write import write_nwb as write_nwb  # deprecated: write_recording
@@ -25,6 +25,7 @@ __all__ = [
     "MultimodalVAE",
     "NeuralModel",
     "Recording",
+    "SweepResult",
     "__version__",
     "bin_trials",
     "datasets",
@@ -36,5 +37,6 @@ __all__ = [
     "models",
     "read_nwb",
     "response_onset",
+    "sweep",
     "write_recording",
 ]
