@@ -144,7 +144,10 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         Number format of the networks' matrix products. ``"bf16"``: the encoders and
         decoders run under ``torch.autocast`` with bfloat16, 3-4x faster on CPUs with
         AVX-512 BF16 or AMX and on Ampere or later GPUs; weights, gradients, Adam's
-        state, the Gaussian math, the rate and the likelihoods stay fp32. ``"auto"``:
+        state, the Gaussian math, the rate and the likelihoods stay fp32, and so do the
+        latent-facing layers (a side of at most
+        :data:`~neuromix.models.networks.FULL_PRECISION_WIDTH` units: the encoders'
+        bottleneck and heads, the decoders' first layer), at negligible cost. ``"auto"``:
         bf16 where the device runs it natively
         (:func:`neuromix.models.vae.bf16_supported`), else fp32.
 

@@ -98,7 +98,8 @@ class MultimodalModule(nn.Module):
         Number format of the networks' matrix products. ``"bf16"`` runs the encoders and
         decoders under ``torch.autocast`` with bfloat16 (weights, gradients and the
         optimiser state stay fp32); their outputs return to fp32 before the Gaussian
-        math, the rate and the likelihoods, which always run in fp32.
+        math, the rate and the likelihoods, which always run in fp32. Latent-facing
+        layers of :class:`~neuromix.models.networks.BatchedMLP` stay fp32 too.
     rate_scale : {"one", "subjects"}, default="one"
         ``"one"``: the rate is the method's as it stands (one joint KL for AVG, PoE, MoE,
         MoPoE). ``"subjects"``: the part of the rate that is a joint KL

@@ -192,3 +192,49 @@ def test_subsets_enumerates_all_non_empty_subsets(m):
     assert s.shape == (2**m - 1, m)
     assert s.any(dim=1).all()
     assert len({tuple(r.tolist()) for r in s}) == 2**m - 1
+
+
+# ------------------------------------------------------------ the O(M) pairwise rate
+def _pairwise_by_loop(mu, logvar, mask, alpha):
+    """The MMVM pairwise rate as a plain double loop over subjects, in float64."""
+    mu, logvar = mu.double(), logvar.double()
+    batch, m_all, _ = mu.shape
+    out = torch.zeros(batch, m_all, dtype=torch.float64)
+    for b in range(batch):
+        present = [k for k in range(m_all) if mask[b, k]]
+        for m in present:
+            pairs = sum(kl_normal(mu[b, m], logvar[b, m], mu[b, k], logvar[b, k]) for k in present)
+            out[b, m] = (1 - alpha) * pairs / len(present)
+            if alpha:
+                out[b, m] += alpha * kl_standard_normal(mu[b, m], logvar[b, m])
+    return out
+
+
+@pytest.mark.parametrize("n_subjects", [9, 20, 50])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_the_linear_pairwise_rate_equals_the_double_loop(n_subjects, alpha):
+    from neuromix.models.gaussian import PAIRWISE_LINEAR_FROM
+
+    assert n_subjects > PAIRWISE_LINEAR_FROM  # the O(M) path
+    gen = torch.Generator().manual_seed(n_subjects)
+    mu = (3 * torch.randn(6, n_subjects, 4, generator=gen)).requires_grad_()
+    # narrow and wide posteriors, to the ends of LOGVAR_RANGE: cancellation is worst there
+    logvar = (-12 + 18 * torch.rand(6, n_subjects, 4, generator=gen)).requires_grad_()
+    mask = torch.rand(6, n_subjects, generator=gen) > 0.3
+    mask[:, 0] = True
+    got = mixture_kl_pairwise(mu, logvar, mask, alpha=alpha)
+    expected = _pairwise_by_loop(mu, logvar, mask, alpha)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-4)
+    assert torch.all(got[~mask] == 0)
+    # gradients too
+    g_mu, g_lv = torch.autograd.grad(got.sum(), (mu, logvar))
+    e_mu, e_lv = torch.autograd.grad(expected.sum(), (mu, logvar))
+    torch.testing.assert_close(g_mu, e_mu, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(g_lv, e_lv, rtol=1e-4, atol=1e-3)
+
+
+def test_the_linear_pairwise_rate_is_zero_for_equal_narrow_posteriors():
+    mu = torch.full((2, 12, 3), 7.0)
+    logvar = torch.full((2, 12, 3), -12.0)
+    assert float(mixture_kl_pairwise(mu, logvar).abs().max()) < 1e-6

@@ -6,13 +6,17 @@ import pytest
 import torch
 
 import neuromix as nm
+from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP
 from neuromix.models.vae import bf16_supported, resolve_precision
 from neuromix.training.loop import make_optimizer
 
 
 @pytest.fixture(scope="module")
 def X():
-    X, _ = nm.datasets.make_multiview(n_samples=300, seed=0)
+    # views wider than FULL_PRECISION_WIDTH, so that their input-wide layers run in bf16
+    X, _ = nm.datasets.make_multiview(
+        n_samples=300, n_features={"a": 120, "b": 150, "c": 100}, seed=0
+    )
     return X
 
 
@@ -36,6 +40,23 @@ def test_bf16_runs_the_networks_in_bfloat16_and_returns_fp32(X):
     torch.testing.assert_close(mu16, mu32, rtol=0.05, atol=0.05)
     params = bf16.module_.likelihood_params(mu16[:, 0])
     assert all(p.dtype == torch.float32 for p in params)
+
+
+def test_under_autocast_wide_layers_run_in_bf16_and_latent_facing_ones_in_fp32():
+    gen = torch.Generator().manual_seed(0)
+    mlp = BatchedMLP([[200, 200, 2]], generator=gen)
+    x = torch.randn(16, 200, generator=gen)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = mlp([x])[0]
+    (w1, b1), (w2, b2) = mlp.groups[0].block(0, 0), mlp.groups[0].block(0, 1)
+    # by hand: the 200 -> 200 layer on bf16 operands (bf16 result), the 200 -> 2 layer
+    # (narrower than FULL_PRECISION_WIDTH) in fp32 on that result
+    h = torch.addmm(b1.bfloat16(), x.bfloat16(), w1.bfloat16())
+    h = torch.nn.functional.leaky_relu(h, 0.01).float()
+    expected = torch.addmm(b2, h, w2)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+    assert min(w2.shape) <= FULL_PRECISION_WIDTH < min(w1.shape)
 
 
 def test_bf16_keeps_weights_gradients_and_adam_state_in_fp32(X):
