@@ -28,7 +28,7 @@ from neuromix.estimators.vae import MultimodalVAE
 from neuromix.training.ensemble import Member, train_ensemble
 from neuromix.training.loop import training_generator
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["SweepResult", "fit_configs", "sweep"]
 
 #: Parameters that configurations must share to be trained in one ensemble (they set
 #: the networks' shapes, or the optimiser and the epochs); the others (beta, seed,
@@ -97,7 +97,7 @@ class SweepResult:
         return len(self.models)
 
     def __repr__(self) -> str:
-        groups = int(self.dataset["ensemble"].max()) + 1
+        groups = len(np.unique(self.dataset["ensemble"].values))
         head = (
             f"SweepResult: {len(self)} {self.dataset.attrs['estimator']} models "
             f"(method {self.dataset.attrs['method']!r}) over {list(self.dims)}, trained as "
@@ -270,7 +270,18 @@ def _dataset(axes, rows, estimator, method, fixed) -> xr.Dataset:
     )
 
 
-def sweep(data, *, method="mmvm", progress: bool = True, evaluate: bool = True, **params):
+def sweep(
+    data,
+    *,
+    method="mmvm",
+    progress: bool = True,
+    evaluate: bool = True,
+    engine: str = "local",
+    out=None,
+    address: str | None = None,
+    n_workers: int | None = None,
+    **params,
+):
     """Fit one method over a grid of parameters, configurations trained together.
 
     Each list-valued parameter is a swept axis; the grid is every combination. All
@@ -299,6 +310,21 @@ def sweep(data, *, method="mmvm", progress: bool = True, evaluate: bool = True, 
     evaluate : bool, default=True
         Recordings: decode the label with each fitted model (:meth:`NeuralModel.decode`)
         for the ``accuracy`` and ``transfer`` variables (NaN when False).
+    engine : {"local", "dask"}, default="local"
+        ``"local"``: every ensemble in this process. ``"dask"``: groups of
+        configurations become tasks on a Dask cluster (``pip install neuromix[dask]``),
+        each task training its group as ensembles; see ``address`` and ``n_workers``.
+    out : path-like, optional
+        A folder that keeps each finished model (``models/<key>.nmx``) and its metrics
+        (``runs/<key>.json``), both written atomically as soon as its task ends; a rerun
+        with the same folder trains only what is missing. Needed by ``engine="dask"``.
+    address : str, optional
+        ``engine="dask"``: the scheduler of a running cluster (``"tcp://host:8786"``;
+        a SLURM or PBS cluster of dask-jobqueue, or a Kubernetes one); by default a
+        :class:`distributed.LocalCluster` of ``n_workers`` processes with one thread each.
+    n_workers : int, optional
+        ``engine="dask"`` without ``address``: local worker processes (default: the CPU
+        count). Each ensemble group is split into about this many tasks.
     **params
         Parameters of the estimator. A ``list`` (or 1-D numpy array) is a swept axis, one
         model per element; anything else (scalars, tuples such as ``hidden=(256, 256)``,
@@ -320,7 +346,8 @@ def sweep(data, *, method="mmvm", progress: bool = True, evaluate: bool = True, 
         ``accuracy`` (mean within-subject decoding accuracy) and ``transfer`` (mean
         off-diagonal cross-subject transfer) of :meth:`NeuralModel.decode`.
         ``result.models``: the fitted models keyed by their coordinates,
-        ``result.model(beta=..., seed=...)`` one of them.
+        ``result.model(beta=..., seed=...)`` one of them (with ``out``, read back from
+        the folder).
 
     Raises
     ------
@@ -355,21 +382,59 @@ def sweep(data, *, method="mmvm", progress: bool = True, evaluate: bool = True, 
         raise ValueError(_NOT_SWEPT["method"] + f" (got {method!r})")
     if progress not in (True, False):
         raise ValueError(f"progress must be True or False, got {progress!r}")
+    if engine not in ("local", "dask"):
+        raise ValueError(f"engine must be 'local' or 'dask', got {engine!r}")
+    if engine == "dask" and out is None:
+        raise ValueError(
+            'engine="dask" needs out=<folder>: the workers write each model and its metrics '
+            "there (a rerun skips what is finished)"
+        )
     recordings = _is_recordings(data)
     cls = NeuralModel if recordings else MultimodalVAE
     fixed, axes = _split_params(cls, params)
     configs = _configs(method, {**fixed, "progress": progress}, axes)
+    keys = [
+        tuple(
+            _coord_value(c[n] if t == n else c["method_params"][n]) for n, (t, _) in axes.items()
+        )
+        for c in configs
+    ]
+    names = [", ".join(f"{n}={v}" for n, v in zip(axes, key, strict=True)) for key in keys]
+    if out is None:
+        models, rows = fit_configs(cls, data, configs, names, progress=progress, evaluate=evaluate)
+    else:
+        from neuromix.estimators._sweep_store import run_stored
+
+        models, rows = run_stored(
+            cls,
+            data,
+            configs,
+            [dict(zip(axes, key, strict=True)) for key in keys],
+            names,
+            out=out,
+            engine=engine,
+            address=address,
+            n_workers=n_workers,
+            progress=progress,
+            evaluate=evaluate,
+        )
+    dataset = _dataset(axes, rows, cls.__name__, method, fixed)
+    models = dict(zip(keys, models, strict=True))
+    return SweepResult(dataset=dataset, models=models, dims=tuple(axes))
+
+
+def fit_configs(cls, data, configs, names, *, progress=True, evaluate=True, label=""):
+    """Fit these estimator configurations, as ensembles of same-shaped models.
+
+    Returns the fitted models (in the order of ``configs``) and one row of metrics each
+    (:data:`_DESCRIPTIONS`). ``ensemble`` numbers the ensembles from 0, or with a
+    ``label``, names them ``"<label><number>"``.
+    """
+    recordings = cls is NeuralModel
     prepared = [_prepare(cls, data, config) for config in configs]
     groups: dict[str, list[int]] = {}
     for i, (_, vae, sampler, _) in enumerate(prepared):
         groups.setdefault(_ensemble_key(vae, sampler), []).append(i)
-    names = [
-        ", ".join(
-            f"{n}={_coord_value(c[n] if t == n else c['method_params'][n])}"
-            for n, (t, _) in axes.items()
-        )
-        for c in configs
-    ]
     ensemble_of, seconds = {}, {}
     for g, indices in enumerate(groups.values()):
         vaes = [prepared[i][1] for i in indices]
@@ -398,12 +463,9 @@ def sweep(data, *, method="mmvm", progress: bool = True, evaluate: bool = True, 
         for i, vae, history in zip(indices, vaes, histories, strict=True):
             vae.history_ = pd.DataFrame(history)
             vae.n_samples_ = len(prepared[i][2])
-            ensemble_of[i], seconds[i] = g, wall / len(indices)
+            ensemble_of[i], seconds[i] = (f"{label}{g}" if label else g), wall / len(indices)
     rows = []
     for i, (model, vae, _, _) in enumerate(prepared):
         row = _metrics(model, vae, evaluate, recordings)
         rows.append({**row, "fit_seconds": seconds[i], "ensemble": ensemble_of[i]})
-    dataset = _dataset(axes, rows, cls.__name__, method, fixed)
-    keys = itertools.product(*([_coord_value(v) for v in values] for _, values in axes.values()))
-    models = {key: prepared[i][0] for i, key in enumerate(keys)}
-    return SweepResult(dataset=dataset, models=models, dims=tuple(axes))
+    return [p[0] for p in prepared], rows

@@ -31,6 +31,7 @@ __all__ = [
     "PerSubjectMLP",
     "TextDecoder",
     "TextEncoder",
+    "affine",
     "plan_groups",
 ]
 
@@ -42,8 +43,13 @@ __all__ = [
 FULL_PRECISION_WIDTH = 64
 
 
-def _baddbmm(bias: Tensor, h: Tensor, weight: Tensor, narrow: bool) -> Tensor:
-    """``bias + h @ weight`` (batched or not); in fp32 when ``narrow`` under autocast."""
+def affine(bias: Tensor, h: Tensor, weight: Tensor, narrow: bool) -> Tensor:
+    """``bias + h @ weight`` (batched or not); in fp32 when ``narrow`` under autocast.
+
+    The one layer operation of the batched MLPs (:class:`BatchedMLP`, the ensembles of
+    :mod:`neuromix.training.ensemble`); ``narrow`` is ``min(in, out) <=``
+    :data:`FULL_PRECISION_WIDTH`.
+    """
     op = torch.baddbmm if h.dim() == 3 else torch.addmm
     if narrow and torch.is_autocast_enabled(h.device.type):
         with torch.autocast(h.device.type, enabled=False):
@@ -196,7 +202,7 @@ class BatchedMLP(nn.Module):
                 h = self._stack(xs, group.widths[0])
                 for layer in range(n_layers):
                     narrow = min(group.widths[layer : layer + 2]) <= FULL_PRECISION_WIDTH
-                    h = _baddbmm(group.biases[layer], h, group.weights[layer], narrow)
+                    h = affine(group.biases[layer], h, group.weights[layer], narrow)
                     h = self._act(h, layer == n_layers - 1)
                 for i, m in enumerate(group.members):
                     outputs[m] = h[i, :, : group.sizes[i][-1]]
@@ -208,7 +214,7 @@ class BatchedMLP(nn.Module):
                     for layer in range(n_layers):
                         w, b = group.block(i, layer)
                         narrow = min(w.shape) <= FULL_PRECISION_WIDTH
-                        h = self._act(_baddbmm(b, h, w, narrow), layer == n_layers - 1)
+                        h = self._act(affine(b, h, w, narrow), layer == n_layers - 1)
                     outputs[m] = h
         return outputs
 

@@ -19,6 +19,7 @@ only here and only when a cluster is used.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -61,8 +62,9 @@ def run_tasks(
     threads_per_worker : int, default=1
         Threads of each local worker; torch in each task uses as many.
     shared : mapping, optional
-        Keyword arguments common to every task (e.g. the data), sent to the workers
-        once (``Client.scatter(..., broadcast=True)``) rather than once per task.
+        Keyword arguments common to every task (e.g. the data), sent to the cluster once
+        as a task of their own rather than once per task (not as scattered data, which a
+        dead worker would lose for good).
     allowed_failures : int, default=3
         How many worker deaths a task may live through before it fails with
         ``KilledWorker`` (local clusters only; a running scheduler keeps its own
@@ -101,18 +103,18 @@ def run_tasks(
             )
         try:
             with distributed.Client(address or cluster) as client:
-                common = {}
-                if shared:
-                    common = dict(
-                        zip(
-                            shared,
-                            client.scatter(list(shared.values()), broadcast=True),
-                            strict=True,
-                        )
-                    )
+                # shared values as tasks of their own (not scattered data): a worker that
+                # dies with them is replaced, and they are rebuilt from the task
+                run = uuid.uuid4().hex[:8]  # keys of this call only: a shared scheduler may
+                # still hold another call's results under the same names
+                common = {
+                    name: client.submit(_identity, value, key=f"neuromix-{run}-shared-{name}")
+                    for name, value in (shared or {}).items()
+                }
+
                 futures = {
                     key: client.submit(
-                        fn, *args, **common, **kwargs, key=_task_key(key), pure=False
+                        fn, *args, **common, **kwargs, key=f"neuromix-{run}-task-{key}", pure=False
                     )
                     for key, (fn, args, kwargs) in tasks.items()
                 }
@@ -125,5 +127,5 @@ def run_tasks(
                 cluster.close()
 
 
-def _task_key(key: Hashable) -> str:
-    return f"neuromix-task-{key}"
+def _identity(value):
+    return value

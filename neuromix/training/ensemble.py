@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromix.models.architectures import SubjectStack
-from neuromix.models.networks import BatchedMLP
+from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP, affine
 from neuromix.models.vae import MultimodalModule
 from neuromix.training.loop import TrainingDivergedError, _raise_diverged, make_optimizer
 
@@ -164,7 +164,8 @@ class _StackedMLP(nn.Module):
             h = _stack(xs, rows, widths[0])
             n_layers = len(self.weights[g])
             for layer in range(n_layers):
-                h = torch.baddbmm(self.biases[g][layer], h, self.weights[g][layer])
+                narrow = min(widths[layer : layer + 2]) <= FULL_PRECISION_WIDTH
+                h = affine(self.biases[g][layer], h, self.weights[g][layer], narrow)
                 if layer < n_layers - 1 or self.final_activation:
                     h = F.leaky_relu(h, self.negative_slope, inplace=True)
             # unbind, not h[j] per member: the backward of one index of h is a zero tensor
