@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from neuromix._atomic import write_atomic
+from neuromix.estimators._sweep_fit import ENSEMBLE_KEYS, fit_configs
 from neuromix.evaluation.sweep import run_key
 from neuromix.io._json import plain
 
@@ -47,7 +48,6 @@ def run_task(configs, coords, names, *, data, estimator, out, evaluate, label):
     Returns the keys it trained.
     """
     from neuromix.estimators.neural import NeuralModel
-    from neuromix.estimators.sweeps import fit_configs
     from neuromix.estimators.vae import MultimodalVAE
 
     out = Path(out)
@@ -118,7 +118,6 @@ def run_stored(
 ):
     """Run (or resume) a sweep kept in ``out``; returns the models and metric rows read
     back from the folder, in the order of ``configs``."""
-    from neuromix.estimators.sweeps import ENSEMBLE_KEYS
     from neuromix.io.persistence import load
 
     out = Path(out)

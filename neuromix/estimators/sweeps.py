@@ -12,41 +12,20 @@ float rounding, and is an ordinary :class:`~neuromix.MultimodalVAE` or
 from __future__ import annotations
 
 import itertools
-import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from neuromix._validation import check_batch_size
 from neuromix.data.recording import Recording
+from neuromix.estimators._sweep_fit import fit_configs
+from neuromix.estimators._sweep_store import run_stored
 from neuromix.estimators.neural import NeuralModel
 from neuromix.estimators.vae import MultimodalVAE
-from neuromix.training.ensemble import Member, train_ensemble
-from neuromix.training.loop import training_generator
 
-__all__ = ["SweepResult", "fit_configs", "sweep"]
-
-#: Parameters that configurations must share to be trained in one ensemble (they set
-#: the networks' shapes, or the optimiser and the epochs); the others (beta, seed,
-#: method_params, rate_scale, reweight, clip_grad, the data options of recordings...)
-#: may differ between the models of one ensemble. Configurations are further grouped
-#: by their data shapes and numbers of training batches per epoch.
-ENSEMBLE_KEYS = (
-    "latent_dim",
-    "hidden",
-    "likelihood",
-    "architecture",
-    "conv_width",
-    "lr",
-    "epochs",
-    "batch_size",
-    "device",
-    "precision",
-)
+__all__ = ["SweepResult", "sweep"]
 
 _NOT_SWEPT = {
     "method": "method must be one method per sweep; call sweep once per method",
@@ -196,48 +175,6 @@ def _is_recordings(data) -> bool:
     )
 
 
-def _prepare(cls, data, params: dict):
-    """A separate fit's model and samplers (built, untrained); MLP subjects only."""
-    model = cls(**params)
-    if cls is NeuralModel:
-        vae, sampler, validation = model._samplers(data)
-    else:
-        vae = model
-        sampler, validation = model._samplers(data)
-    others = {s: a for s, a in vae.architectures_.items() if a != "mlp"}
-    if others:
-        s, a = next(iter(others.items()))
-        raise ValueError(
-            f"architecture: sweep trains MLP subjects only (all of a model's networks as one "
-            f"grouped matmul); subject {s!r} has architecture {a!r}. Pass architecture='mlp' "
-            "or fit these models separately"
-        )
-    check_batch_size(int(vae.batch_size), len(sampler))
-    return model, vae, sampler, validation
-
-
-def _ensemble_key(vae, sampler) -> str:
-    shared = [repr(vae.get_params(deep=False)[name]) for name in ENSEMBLE_KEYS]
-    n_batches = math.ceil(len(sampler) / int(vae.batch_size))
-    return repr((shared, sorted(vae.shapes_.items()), n_batches))
-
-
-def _metrics(model, vae, evaluate: bool, recordings: bool) -> dict:
-    history = vae.history_
-    row = {
-        "loss": float(history["loss"].iloc[-1]),
-        "val_loss": float(history["val_loss"].iloc[-1]) if "val_loss" in history else np.nan,
-    }
-    if recordings:
-        row["accuracy"] = row["transfer"] = np.nan
-        if evaluate:
-            dec = model.decode()
-            row["accuracy"] = float(dec["accuracy"].mean())
-            off = ~np.eye(dec["transfer"].shape[0], dtype=bool)
-            row["transfer"] = float(dec["transfer"].values[off].mean()) if off.any() else np.nan
-    return row
-
-
 _DESCRIPTIONS = {
     "loss": "training loss of the last epoch",
     "val_loss": "held-out loss of the last epoch (validation split, or held-out trials)",
@@ -284,12 +221,12 @@ def sweep(
 ):
     """Fit one method over a grid of parameters, configurations trained together.
 
-    Each list-valued parameter is a swept axis; the grid is every combination. All
-    models whose networks have the same shapes (same ``latent_dim``, ``hidden``, data
-    shapes...; see :data:`ENSEMBLE_KEYS`) are trained at once in this process as one
-    ensemble: the per-subject MLP layers of all of them run as one grouped matmul
-    (:mod:`neuromix.training.ensemble`), while each keeps its own seed, data split, data
-    order, latent draws, beta, method options and gradient clipping. A sweep over
+    Each list-valued parameter is a swept axis; the grid is every combination. All models
+    whose networks have the same shapes (same ``latent_dim``, ``hidden``, data shapes...;
+    see :data:`~neuromix.estimators._sweep_fit.ENSEMBLE_KEYS`) are trained at once in this
+    process as one ensemble: the per-subject MLP layers of all of them run as one grouped
+    matmul (:mod:`neuromix.training.ensemble`), while each keeps its own seed, data split,
+    data order, latent draws, beta, method options and gradient clipping. A sweep over
     ``latent_dim=[2, 4]`` is two ensembles, one after the other.
 
     Each model equals, up to float rounding, the separate fit with the same parameters:
@@ -403,8 +340,6 @@ def sweep(
     if out is None:
         models, rows = fit_configs(cls, data, configs, names, progress=progress, evaluate=evaluate)
     else:
-        from neuromix.estimators._sweep_store import run_stored
-
         models, rows = run_stored(
             cls,
             data,
@@ -421,51 +356,3 @@ def sweep(
     dataset = _dataset(axes, rows, cls.__name__, method, fixed)
     models = dict(zip(keys, models, strict=True))
     return SweepResult(dataset=dataset, models=models, dims=tuple(axes))
-
-
-def fit_configs(cls, data, configs, names, *, progress=True, evaluate=True, label=""):
-    """Fit these estimator configurations, as ensembles of same-shaped models.
-
-    Returns the fitted models (in the order of ``configs``) and one row of metrics each
-    (:data:`_DESCRIPTIONS`). ``ensemble`` numbers the ensembles from 0, or with a
-    ``label``, names them ``"<label><number>"``.
-    """
-    recordings = cls is NeuralModel
-    prepared = [_prepare(cls, data, config) for config in configs]
-    groups: dict[str, list[int]] = {}
-    for i, (_, vae, sampler, _) in enumerate(prepared):
-        groups.setdefault(_ensemble_key(vae, sampler), []).append(i)
-    ensemble_of, seconds = {}, {}
-    for g, indices in enumerate(groups.values()):
-        vaes = [prepared[i][1] for i in indices]
-        members = [
-            Member(
-                module=vae.module_,
-                sampler=prepared[i][2],
-                generator=training_generator(vae.seed),
-                beta=float(vae.beta),
-                validation=prepared[i][3],
-                clip_grad=None if vae.clip_grad is None else float(vae.clip_grad),
-                name=names[i],
-                subjects=vae.subjects_,
-            )
-            for i, vae in zip(indices, vaes, strict=True)
-        ]
-        first = vaes[0]
-        histories, wall = train_ensemble(
-            members,
-            epochs=int(first.epochs),
-            batch_size=int(first.batch_size),
-            lr=float(first.lr),
-            progress=progress,
-            description=f"ensemble {g + 1}/{len(groups)} ({len(indices)} models)",
-        )
-        for i, vae, history in zip(indices, vaes, histories, strict=True):
-            vae.history_ = pd.DataFrame(history)
-            vae.n_samples_ = len(prepared[i][2])
-            ensemble_of[i], seconds[i] = (f"{label}{g}" if label else g), wall / len(indices)
-    rows = []
-    for i, (model, vae, _, _) in enumerate(prepared):
-        row = _metrics(model, vae, evaluate, recordings)
-        rows.append({**row, "fit_seconds": seconds[i], "ensemble": ensemble_of[i]})
-    return [p[0] for p in prepared], rows
