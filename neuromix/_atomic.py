@@ -126,20 +126,15 @@ def check_writable(
     """
     path = Path(path)
     folder = path.parent
-    if path.exists() and not _writable(path):
-        raise PermissionError(
-            errno.EACCES,
-            f"{label}{path} is read-only, so it is left as it is; make it writable "
-            f"(chmod u+w) to replace it, {elsewhere}",
-            str(path),
-        )
-    if folder.is_dir() and not _writable(folder):
-        raise PermissionError(
-            errno.EACCES,
-            f"{label}the folder {folder} is read-only: cannot write {path.name} there; "
-            f"make the folder writable (chmod u+w), {elsewhere}",
-            str(folder),
-        )
+    checks = (
+        (path, path.exists(), f"{path} is read-only, so it is left as it is; make it "
+         "writable (chmod u+w) to replace it"),
+        (folder, folder.is_dir(), f"the folder {folder} is read-only: cannot write "
+         f"{path.name} there; make the folder writable (chmod u+w)"),
+    )  # fmt: skip
+    for target, exists, problem in checks:
+        if exists and not _writable(target):
+            raise PermissionError(errno.EACCES, f"{label}{problem}, {elsewhere}", str(target))
 
 
 def _size(path: Path | None) -> int:
