@@ -34,18 +34,37 @@ import time
 
 import numpy as np
 import torch
-from train_speed import BATCH, FLOP_PER_SAMPLE, LATENT, SIZES, peak_gflops
+from train_speed import BATCH, LATENT, SIZES, peak_gflops
 
 import neuromix as nm
 from neuromix.training.ensemble import Member, train_ensemble
 from neuromix.training.loop import _epoch, make_optimizer, training_generator
 from neuromix.training.samplers import ArraySampler
 
+#: network options of every model (set by the command line: --hidden, --precision)
+OPTIONS = {"hidden": (1.0, 1.0), "precision": "fp32"}
+
+
+def flop_per_sample(hidden) -> float:
+    """Nominal FLOP per paired sample and model, forward and backward (3 x 2 x MACs of
+    the D x h and h x h layers of encoder and decoder; latent-sized layers neglected)."""
+    total = 0.0
+    for d in SIZES.values():
+        h1, h2 = (int(w * d) if isinstance(w, float) else int(w) for w in hidden)
+        total += 6 * (d * h1 + h1 * h2) * 2  # encoder and decoder mirror each other
+    return total
+
 
 def built(seed: int, beta: float) -> nm.MultimodalVAE:
     """A MultimodalVAE of the rat configuration, built (initialised) as its fit builds it."""
     vae = nm.MultimodalVAE(
-        method="mmvm", latent_dim=LATENT, beta=beta, seed=seed, batch_size=BATCH, device="cpu"
+        method="mmvm",
+        latent_dim=LATENT,
+        beta=beta,
+        seed=seed,
+        batch_size=BATCH,
+        device="cpu",
+        **OPTIONS,
     )
     vae._build(list(SIZES), {s: (d,) for s, d in SIZES.items()})
     return vae
@@ -92,26 +111,40 @@ def main() -> None:
     parser.add_argument(
         "--samples", type=int, default=2448, help="paired samples (default: the rats' 2448)"
     )
+    parser.add_argument(
+        "--hidden", default="1.0,1.0",
+        help="MLP widths: floats are multiples of the input (the paper's 1.0,1.0), ints "
+        "absolute (neuromix.fit's default 256,256)",
+    )  # fmt: skip
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument(
+        "--dask", type=int, default=0, metavar="K",
+        help="also time neuromix.sweep of K models end to end (build, train, evaluate) "
+        "locally and with engine='dask' on a LocalCluster of 2 one-thread workers",
+    )  # fmt: skip
     args = parser.parse_args()
+    OPTIONS["hidden"] = tuple(float(w) if "." in w else int(w) for w in args.hidden.split(","))
+    OPTIONS["precision"] = args.precision
     rng = np.random.default_rng(0)
     data = [
         torch.as_tensor(rng.poisson(0.3, size=(args.samples, d)).astype(np.float32))
         for d in SIZES.values()
     ]
     sampler = ArraySampler(data)
-    gflop_epoch = FLOP_PER_SAMPLE * args.samples / 1e9
+    gflop_epoch = flop_per_sample(OPTIONS["hidden"]) * args.samples / 1e9
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.samples} samples, "
-        f"batch {BATCH}; {gflop_epoch:.0f} GFLOP per model-epoch"
+        f"batch {BATCH}; hidden {OPTIONS['hidden']}, {args.precision}; "
+        f"{gflop_epoch:.1f} GFLOP per model-epoch"
     )
     results = {"separate fits": statistics.median(separate_epochs(sampler, args.epochs))}
     for k in args.ks:
         results[f"ensemble K={k}"] = statistics.median(ensemble_epochs(sampler, k, args.epochs))
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    peak = peak_gflops()
+    peak = peak_gflops(dtype=torch.bfloat16 if args.precision == "bf16" else torch.float32)
 
     separate = results["separate fits"]
-    print(f"\nfp32 peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s\n")
+    print(f"\n{args.precision} peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s\n")
     header = f"{'variant':18s} {'s/model-epoch':>13s} {'GFLOP/s':>8s} {'% peak':>7s}"
     print(f"{header} {'vs separate':>11s}")
     for name, sec in results.items():
@@ -129,6 +162,30 @@ def main() -> None:
         targets.append(f">= 85% of peak at K = 32: {share:.0f}%")
     if targets:
         print("targets: " + "; ".join(targets))
+    if args.dask:
+        sweep_end_to_end(data, args.dask, args.epochs + 1)
+
+
+def sweep_end_to_end(data, k: int, epochs: int) -> None:
+    """Wall time of neuromix.sweep over k models: in this process and on Dask."""
+    import tempfile
+
+    X = {s: x.numpy() for s, x in zip(SIZES, data, strict=True)}
+    grid = {"seed": list(range(k)), "beta": [1.0], "epochs": epochs, "batch_size": BATCH}
+    common = {"latent_dim": LATENT, "validation_fraction": 0.0, "progress": False, **OPTIONS}
+    rows = {}
+    t = time.perf_counter()
+    nm.sweep(X, method="mmvm", device="cpu", **grid, **common)
+    rows["sweep, engine='local'"] = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as out:
+        t = time.perf_counter()
+        nm.sweep(X, method="mmvm", engine="dask", n_workers=2, out=out, **grid, **common)
+        rows["sweep, engine='dask' (2 workers x 1 thread)"] = time.perf_counter() - t
+    print(f"\nneuromix.sweep of {k} models x {epochs} epochs, end to end (build, train, save):")
+    local = rows["sweep, engine='local'"]
+    for name, sec in rows.items():
+        print(f"{name:44s} {sec:8.1f} s  {sec / (k * epochs):6.3f} s/model-epoch  "
+              f"{local / sec:5.2f}x local")  # fmt: skip
 
 
 if __name__ == "__main__":
