@@ -36,6 +36,8 @@ def _benchmark(args: argparse.Namespace) -> int:
             base = get_setting(setting)
             for owner in ("fit_params", "vae_params"):
                 overrides[owner] = {**getattr(base, owner), "precision": args.precision}
+        if args.report_only:
+            overrides["report_only"] = True
         run_benchmark(args.out, setting=setting, progress=progress, **overrides)
     else:
         from neuromix.benchmarks.polymnist import run_benchmark
@@ -111,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         "--seeds", type=_comma_list(int, "integers"), help="change the seeds, e.g. 0,1,2"
     )
     bench.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rats: train nothing; report the runs in --out, naming the missing ones",
+    )
+    bench.add_argument(
         "--precision",
         choices=["fp32", "bf16", "auto"],
         help="rats: the number format of the neuromix fits' networks (default fp32)",
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.set_defaults(func=_benchmark)
     args = parser.parse_args(argv)
     if args.command == "benchmark":
+        if args.dataset != "rats" and args.report_only:
+            bench.error("--report-only is an option of the rats benchmark only")
         if args.dataset == "rats" and args.setting == "paper":
             bench.error("--paper is a polymnist setting; rats has --quick and the default")
         for dataset, names in _OWN_OPTIONS.items():

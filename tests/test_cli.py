@@ -49,6 +49,14 @@ def test_rats_benchmark_settings_and_overrides(calls):
         "datasets": ("rats",),
         "cebra_iterations": 100,
     }
+    main(["benchmark", "rats", "--out", "z", "--report-only", "--precision", "bf16"])
+    assert calls[-1][2] == {
+        "setting": "full",
+        "progress": True,
+        "report_only": True,
+        "fit_params": {"precision": "bf16"},
+        "vae_params": {"validation_fraction": 0.0, "precision": "bf16"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -58,6 +66,8 @@ def test_rats_benchmark_settings_and_overrides(calls):
         (["rats", "--betas", "1"], "--betas is an option of the polymnist benchmark only"),
         (["polymnist", "--datasets", "rats"], "--datasets is an option of the rats benchmark"),
         (["polymnist", "--cebra-iterations", "5"], "--cebra-iterations is an option of the rats"),
+        (["polymnist", "--precision", "bf16"], "--precision is an option of the rats"),
+        (["polymnist", "--report-only"], "--report-only is an option of the rats benchmark"),
     ],
 )
 def test_options_of_the_other_benchmark_are_refused(calls, capsys, argv, message):

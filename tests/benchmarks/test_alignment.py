@@ -71,6 +71,7 @@ def test_quick_run_end_to_end_and_resume(tmp_path, monkeypatch):
     # rerun: nothing is fitted again, not even the data
     for target, name in [
         (nm, "fit"),
+        (nm.estimators, "fit"),
         (nm.MultimodalVAE, "fit"),
         (runners, "prepare_data"),
         (runners, "cebra_latents"),
@@ -81,6 +82,15 @@ def test_quick_run_end_to_end_and_resume(tmp_path, monkeypatch):
     with pytest.warns(UserWarning) if missing else nullcontext():
         again = run_benchmark(out, "quick", progress=False)
     pd.testing.assert_frame_equal(again[["method", "within"]], table[["method", "within"]])
+    # report only: a lost run is named in the report, not refitted
+    lost = next((out / "runs").glob("dataset=rats*method=avg.json"))
+    lost.unlink()
+    with pytest.warns(UserWarning) if missing else nullcontext():
+        partial = run_benchmark(out, "quick", progress=False, report_only=True)
+    assert len(partial) == len(table) - 1 and not lost.exists()
+    assert (
+        "missing and not in the tables: avg on rats seed 0" in (out / "alignment.md").read_text()
+    )
     monkeypatch.undo()
 
     # another setting in the same folder is refused before any work

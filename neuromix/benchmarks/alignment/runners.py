@@ -29,7 +29,7 @@ from neuromix.benchmarks.alignment.settings import (
     AlignmentSetting,
     get_setting,
 )
-from neuromix.evaluation.sweep import run_sweep
+from neuromix.evaluation.sweep import gather, run_sweep
 
 __all__ = ["cebra_available", "prepare_data", "run_benchmark", "run_one"]
 
@@ -235,7 +235,9 @@ def _check_folder(out: Path, setting: AlignmentSetting) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=True, what="the setting")
 
 
-def run_benchmark(out, setting="full", *, progress: bool = True, **overrides):
+def run_benchmark(
+    out, setting="full", *, progress: bool = True, report_only: bool = False, **overrides
+):
     """Run (or resume) the alignment benchmark and write its report.
 
     Parameters
@@ -247,6 +249,9 @@ def run_benchmark(out, setting="full", *, progress: bool = True, **overrides):
     setting : {"full", "quick"} or AlignmentSetting
     progress : bool
         Progress bar over the runs.
+    report_only : bool, default=False
+        Run nothing: write the report of the runs already in ``out``, naming in it the
+        runs of the setting that are missing.
     **overrides
         Fields of :class:`~.settings.AlignmentSetting` (``methods``, ``seeds``,
         ``epochs``, ``datasets``, ``cebra_iterations``...).
@@ -278,7 +283,20 @@ def run_benchmark(out, setting="full", *, progress: bool = True, **overrides):
         return run_one(dataset, seed, method, setting=setting, prepared=cache["prepared"])
 
     start = time.perf_counter()
-    table = run_sweep(grid, run_fn, out, progress=progress)
+    if report_only:
+        table = gather(out, grid=grid)
+        done = {(r.dataset, int(r.seed), r.method) for r in table.itertuples()}
+        missing = [c for c in grid if (c["dataset"], c["seed"], c["method"]) not in done]
+        if missing:
+            listing = ", ".join(
+                f"{c['method']} on {c['dataset']} seed {c['seed']}" for c in missing
+            )
+            notes.append(
+                f"{len(missing)} run(s) of this setting are missing and not in the tables: "
+                f"{listing}."
+            )
+    else:
+        table = run_sweep(grid, run_fn, out, progress=progress)
     info = {
         "seconds": time.perf_counter() - start,
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
