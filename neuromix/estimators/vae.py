@@ -147,9 +147,11 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         state, the Gaussian math, the rate and the likelihoods stay fp32, and so do the
         latent-facing layers (a side of at most
         :data:`~neuromix.models.networks.FULL_PRECISION_WIDTH` units: the encoders'
-        bottleneck and heads, the decoders' first layer), at negligible cost. ``"auto"``:
-        bf16 where the device runs it natively
-        (:func:`neuromix.models.vae.bf16_supported`), else fp32.
+        bottleneck and heads, the decoders' first layer), at negligible cost. bf16 is
+        1.6x faster than fp32 on the paper's rat configuration here but changes where
+        training ends: on the simulated rats one seed of three reached a worse optimum
+        (docs/results/bf16.md). ``"auto"``: fp32 for now
+        (:data:`neuromix.models.vae.AUTO_PRECISION`); bf16 is opt-in.
 
     Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
     RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is

@@ -7,7 +7,7 @@ import torch
 
 import neuromix as nm
 from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP
-from neuromix.models.vae import bf16_supported, resolve_precision
+from neuromix.models.vae import AUTO_PRECISION, bf16_supported, resolve_precision
 from neuromix.training.loop import make_optimizer
 
 
@@ -99,12 +99,14 @@ def test_a_bf16_fit_learns_as_the_fp32_fit(X):
     assert scores["bf16"] == pytest.approx(scores["fp32"], rel=0.05)
 
 
-def test_auto_is_bf16_where_the_hardware_has_it(X):
-    expected = "bf16" if bf16_supported("cpu") else "fp32"
-    assert resolve_precision("auto", "cpu") == expected
+def test_auto_is_the_measured_choice_fp32_for_now(X):
+    # bf16 is kept out of "auto" until it keeps the results (docs/results/bf16.md)
+    assert AUTO_PRECISION == "fp32"
+    assert resolve_precision("auto", "cpu") == "fp32"
     vae = nm.MultimodalVAE(epochs=1, progress=False, precision="auto", device="cpu").fit(X)
-    assert vae.precision_ == expected and vae.module_.precision == expected
+    assert vae.precision_ == "fp32" and vae.module_.precision == "fp32"
     assert vae.get_params()["precision"] == "auto"  # the parameter is kept as given
+    assert isinstance(bf16_supported("cpu"), bool)
 
 
 def test_precision_survives_save_and_load(X, tmp_path):
