@@ -204,8 +204,11 @@ class BatchedMLP(nn.Module):
                     narrow = min(group.widths[layer : layer + 2]) <= FULL_PRECISION_WIDTH
                     h = affine(group.biases[layer], h, group.weights[layer], narrow)
                     h = self._act(h, layer == n_layers - 1)
-                for i, m in enumerate(group.members):
-                    outputs[m] = h[i, :, : group.sizes[i][-1]]
+                # unbind, not h[i] per member: the backward of each index is a zero tensor
+                # the size of h, which makes the backward quadratic in the group's size
+                for i, (m, piece) in enumerate(zip(group.members, h.unbind(0), strict=True)):
+                    width = group.sizes[i][-1]
+                    outputs[m] = piece if piece.shape[1] == width else piece[:, :width]
             else:  # a subset, or unequal sample counts: member by member
                 for i, (m, x) in enumerate(zip(group.members, xs, strict=True)):
                     if x is None:
