@@ -253,7 +253,13 @@ def _report(setting: AlignmentSetting, table, flat, summary, targets, info) -> s
         "subject's latents of its training trials, scored on held-out trials of the same "
         "subject (within) and of every other subject (transfer, mean over ordered pairs).",
         "",
-        f"{len(table)} runs; this call took {info['seconds']:.0f} s on {info['machine']}.",
+        f"{len(table)} runs; "
+        + (
+            f"this call took {info['seconds']:.0f} s on {info['machine']}."
+            if info.get("seconds") is not None
+            else f"report written from the stored runs on {info['machine']} (the wall time "
+            "of each fit is in the tables)."
+        ),
         *[f"\n**Note.** {n}" for n in info["notes"]],
         "",
         "## Summary (mean over seeds, 95% interval over seeds)",

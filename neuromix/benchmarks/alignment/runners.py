@@ -298,7 +298,7 @@ def run_benchmark(
     else:
         table = run_sweep(grid, run_fn, out, progress=progress)
     info = {
-        "seconds": time.perf_counter() - start,
+        "seconds": None if report_only else time.perf_counter() - start,
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         "notes": notes,
