@@ -88,6 +88,36 @@ def run_task(configs, coords, names, *, data, estimator, out, evaluate, label):
     return trained
 
 
+def _check_folder(out: Path, estimator: str, configs, coords) -> None:
+    """Refuse a folder whose runs were made with other fixed parameters (the runs are
+    keyed by the swept coordinates only); record the setting in ``sweep.json``."""
+    swept = set().union(*(c.keys() for c in coords))
+    fixed = {k: v for k, v in configs[0].items() if k not in swept and k != "progress"}
+    options = dict(fixed.pop("method_params", None) or {})
+    setting = {"estimator": estimator, "fixed": fixed, "method_params": options}
+    setting = json.loads(json.dumps(setting, default=plain, sort_keys=True))
+    path = out / "sweep.json"
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored != setting:
+            keys = {*stored.get("fixed", {}), *setting["fixed"]}
+            differ = sorted(
+                k for k in keys if stored.get("fixed", {}).get(k) != setting["fixed"].get(k)
+            )
+            if stored.get("method_params") != setting["method_params"]:
+                differ.append("method_params")
+            if stored.get("estimator") != estimator:
+                differ.append("estimator")
+            raise ValueError(
+                f"out={str(out)!r} holds a sweep with other fixed parameters (differing: "
+                f"{', '.join(differ)}); its runs are keyed by the swept values only, so they "
+                "cannot be reused: choose another folder"
+            )
+        return
+    text = json.dumps(setting, indent=1, sort_keys=True)
+    write_atomic(path, lambda tmp: tmp.write_text(text), what="the sweep's setting")
+
+
 def _tasks(indices, group_of, n_tasks_per_group: int) -> list[list[int]]:
     """The configuration indices of each task: the ``indices`` of every ensemble group
     (``group_of(index)``) split into about ``n_tasks_per_group`` equal chunks, so that
@@ -122,6 +152,7 @@ def run_stored(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _check_folder(out, cls.__name__, configs, coords)
     pending = [i for i, c in enumerate(coords) if not _finished(out, c)]
     if pending:
 

@@ -51,6 +51,20 @@ def test_a_local_sweep_in_a_folder_writes_every_run_and_resumes(X, tmp_path):
     )
 
 
+def test_a_folder_of_another_setting_is_refused(X, tmp_path):
+    nm.sweep(X, beta=[0.5, 2.0], out=tmp_path, **FAST)
+    assert json.loads((tmp_path / "sweep.json").read_text())["fixed"]["epochs"] == 3
+    with pytest.raises(
+        ValueError, match=r"holds a sweep with other fixed parameters \(differing: epochs\)"
+    ):
+        nm.sweep(X, beta=[0.5, 2.0], out=tmp_path, **{**FAST, "epochs": 4})
+    with pytest.raises(ValueError, match=r"differing: method_params"):
+        nm.sweep(X, beta=[0.5, 2.0], out=tmp_path, method_params={"alpha": 0.5}, **FAST)
+    # the same setting with another selection of the swept values reuses the runs
+    again = nm.sweep(X, beta=[2.0, 4.0], out=tmp_path, **FAST)
+    assert again.dataset.beta.values.tolist() == [2.0, 4.0]
+
+
 def test_a_dask_sweep_equals_the_local_one(X, tmp_path):
     pytest.importorskip("distributed")
     local = nm.sweep(X, beta=[0.5, 2.0], seed=[0, 1], **FAST)
