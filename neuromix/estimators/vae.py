@@ -148,7 +148,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         latent-facing layers (a side of at most
         :data:`~neuromix.models.networks.FULL_PRECISION_WIDTH` units: the encoders'
         bottleneck and heads, the decoders' first layer), at negligible cost. bf16 is
-        1.6x faster than fp32 on the paper's rat configuration here but changes where
+        1.25x faster than fp32 on the paper's rat configuration here but changes where
         training ends: on the simulated rats one seed of three reached a worse optimum
         (docs/results/bf16.md). ``"auto"``: fp32 for now
         (:data:`neuromix.models.vae.AUTO_PRECISION`); bf16 is opt-in.
