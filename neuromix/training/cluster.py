@@ -19,6 +19,7 @@ only here and only when a cluster is used.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -124,8 +125,22 @@ def run_tasks(
                 return dict(zip(futures, results, strict=True))
         finally:
             if cluster is not None:
-                cluster.close()
+                _close(cluster)
 
 
 def _identity(value):
     return value
+
+
+def _close(cluster, attempts: int = 3) -> None:
+    """Close a LocalCluster, retrying: closing while a nanny restarts a worker that just
+    died can fail inside distributed ("can only join a started process"), and that
+    error must not hide the task's own (a KilledWorker, say)."""
+    for attempt in range(attempts):
+        try:
+            cluster.close()
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                return  # its processes are this process's children: they end with it
+            time.sleep(1.0)
