@@ -138,7 +138,7 @@ def _close(cluster, attempts: int = 3) -> None:
     error must not hide the task's own (a KilledWorker, say)."""
     for attempt in range(attempts):
         try:
-            cluster.close()
+            cluster.close(timeout=20)
             return
         except Exception:
             if attempt == attempts - 1:

@@ -61,14 +61,6 @@ def test_a_killed_worker_is_replaced_and_its_task_retried(tmp_path):
         assert sum(e.startswith("done:") for e in log) == 1
 
 
-def test_a_task_that_kills_every_worker_fails_with_killed_worker(tmp_path):
-    def always(folder):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    with pytest.raises(distributed.KilledWorker):
-        run_tasks({"x": (always, (str(tmp_path),), {})}, n_workers=1, allowed_failures=1)
-
-
 def test_no_tasks_and_bad_threads():
     assert run_tasks({}) == {}
     with pytest.raises(ValueError, match="threads_per_worker must be an integer >= 1"):
