@@ -24,15 +24,15 @@ import pandas as pd
 
 from neuromix._atomic import write_atomic
 from neuromix.estimators._sweep_fit import ENSEMBLE_KEYS, fit_configs
-from neuromix.evaluation.sweep import run_key
+from neuromix.evaluation.sweep import run_path, write_run
 from neuromix.io._json import plain
 
 __all__ = ["run_stored"]
 
 
 def _paths(out: Path, coords: dict) -> tuple[Path, Path]:
-    key = run_key(coords)
-    return out / "runs" / f"{key}.json", out / "models" / f"{key}.nmx"
+    run = run_path(out, coords)
+    return run, out / "models" / f"{run.stem}.nmx"
 
 
 def _finished(out: Path, coords: dict) -> bool:
@@ -68,22 +68,8 @@ def run_task(configs, coords, names, *, data, estimator, out, evaluate, label):
     for i, model, row in zip(todo, models, rows, strict=True):
         run, path = _paths(out, coords[i])
         path.parent.mkdir(parents=True, exist_ok=True)
-        run.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path, overwrite=True)
-        record = {
-            "key": run.stem,
-            "config": coords[i],
-            "metrics": row,
-            "seconds": row["fit_seconds"],
-        }
-        text = json.dumps(record, indent=1, default=plain, allow_nan=True)
-        write_atomic(
-            run,
-            lambda tmp, text=text: tmp.write_text(text),
-            overwrite=True,
-            what=f"the metrics of run {run.stem}",
-            size=len(text.encode()),
-        )
+        model.save(path, overwrite=True)  # the model first: a run counts once its JSON exists
+        write_run(out, coords[i], row, row["fit_seconds"])
         trained.append(run.stem)
     return trained
 

@@ -32,7 +32,7 @@ import xarray as xr
 from neuromix._atomic import write_atomic
 from neuromix.io._json import plain
 
-__all__ = ["gather", "make_grid", "run_key", "run_sweep", "to_dataset"]
+__all__ = ["gather", "make_grid", "run_key", "run_path", "run_sweep", "to_dataset", "write_run"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -84,10 +84,24 @@ def run_key(config: Mapping) -> str:
     return "__".join(_UNSAFE.sub("-", f"{k}={_format(v)}") for k, v in config.items())
 
 
-def _write_json(path: Path, record: dict) -> None:
-    """Write ``record`` to ``path`` atomically (temporary file in the same folder, then move)."""
+def run_path(out_dir, config: Mapping) -> Path:
+    """Where the record of the run ``config`` is kept: ``out_dir/runs/<run_key>.json``."""
+    return Path(out_dir) / "runs" / f"{run_key(config)}.json"
+
+
+def write_run(out_dir, config: Mapping, metrics: Mapping, seconds: float) -> Path:
+    """Write one run's record (the layout of the module docstring) atomically: to a
+    temporary file in the same folder, then moved into place. Returns its path."""
+    path = run_path(out_dir, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "key": path.stem,
+        "config": dict(config),
+        "metrics": dict(metrics),
+        "seconds": seconds,
+    }
     text = json.dumps(record, indent=1, default=plain, allow_nan=True)
-    write_atomic(
+    return write_atomic(
         path,
         lambda tmp: tmp.write_text(text),
         overwrite=True,
@@ -162,11 +176,10 @@ def run_sweep(
     from tqdm.auto import tqdm
 
     runs = _check_grid(grid)
-    folder = Path(out_dir) / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "runs").mkdir(parents=True, exist_ok=True)
     todo = []
     for key, config in runs:
-        path = folder / f"{key}.json"
+        path = run_path(out_dir, config)
         if path.exists():
             stored = json.loads(path.read_text())["config"]
             if stored != json.loads(json.dumps(config, default=plain)):
@@ -175,23 +188,17 @@ def run_sweep(
                     "use another output folder"
                 )
         else:
-            todo.append((key, config, path))
+            todo.append((key, config))
     bar = tqdm(
         todo, disable=not progress, unit="run", desc=f"sweep ({len(runs) - len(todo)} done)"
     )
-    for key, config, path in bar:
+    for key, config in bar:
         bar.set_postfix_str(key)
         start = time.perf_counter()
         metrics = run_fn(**config)
         if not isinstance(metrics, Mapping):
             raise TypeError(f"run_fn must return a dict of metrics, got {type(metrics).__name__}")
-        record = {
-            "key": key,
-            "config": config,
-            "metrics": dict(metrics),
-            "seconds": time.perf_counter() - start,
-        }
-        _write_json(path, record)
+        write_run(out_dir, config, metrics, time.perf_counter() - start)
     return gather(out_dir, grid=[config for _, config in runs])
 
 
