@@ -11,7 +11,13 @@ likelihood. In the same run:
   careful user would write by hand;
 * the package's path with ``precision="bf16"`` (autocast; where the CPU has native
   bf16, AVX-512 BF16 or AMX);
-* the machine's fp32 and bf16 peaks, from a large ``torch.bmm``.
+* the machine's fp32 and bf16 peaks, from a large ``torch.bmm``;
+* the floor that bf16 cannot go under at this batch size: the epoch's FLOPs at the bf16
+  peak plus, per optimiser step, the work whose cost is set by the parameter count and
+  memory bandwidth, not by the matmul rate: the fused Adam step over the fp32 weights and
+  fp32 moments (the issue keeps the optimiser state in fp32), the gradient norm (the
+  divergence guard), and autocast's casts of the weights to bf16 and of their gradients
+  back, each timed alone on the package's own parameter list.
 
 Prints seconds per epoch, achieved GFLOP/s (a nominal 72 MFLOP per paired sample,
 forward and backward: 24 x sum_m D_m^2) and the ratios, plus the peak resident memory
@@ -52,6 +58,39 @@ def peak_gflops(repeats: int = 5, dtype=torch.float32) -> float:
         torch.bmm(a, b)
         best = max(best, 2 * 8 * 1024**3 / (time.perf_counter() - t) / 1e9)
     return best
+
+
+def per_step_floor(repeats: int = 10) -> dict[str, float]:
+    """Seconds per optimiser step of the parameter-bound work, timed alone (best of ``repeats``)."""
+    from neuromix.training.loop import _grad_norm
+
+    vae = nm.MultimodalVAE(method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu")
+    vae._build(list(SIZES), {s: (d,) for s, d in SIZES.items()})
+    params = [p for p in vae.module_.parameters() if p.requires_grad]
+    for p in params:
+        p.grad = torch.randn_like(p) * 1e-3
+    optimizer = make_optimizer(params, 1e-3)
+    optimizer.step()  # allocates the moments
+
+    def best(fn):
+        fn()
+        out = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            out = min(out, time.perf_counter() - t)
+        return out
+
+    big = [p for p in params if p.dim() >= 2]  # what autocast casts: the matmul weights
+    return {
+        "n_params": sum(p.numel() for p in params),
+        "Adam step (fp32 weights and moments)": best(optimizer.step),
+        "gradient norm": best(lambda: _grad_norm([p.grad for p in params])),
+        "weight casts fp32 -> bf16": best(lambda: [p.to(torch.bfloat16) for p in big]),
+        "gradient casts bf16 -> fp32": best(
+            lambda g=[p.grad.to(torch.bfloat16) for p in big]: [x.float() for x in g]
+        ),
+    }
 
 
 def package_epochs(data, epochs: int, max_padding: float, precision: str = "fp32") -> list[float]:
@@ -186,6 +225,7 @@ def main() -> None:
     peak = peak_gflops()
     peak_bf16 = peak_gflops(dtype=torch.bfloat16) if bf16 else float("nan")
 
+    floor = per_step_floor() if bf16 else {}
     ref = results["plain per-subject loop"]
     print(
         f"\nfp32 peak (large torch.bmm, best of 5): {peak:.0f} GFLOP/s; "
@@ -208,6 +248,27 @@ def main() -> None:
             f"bf16: {ref / sec:.2f}x the plain fp32 loop (target >= 2.5x), "
             f"{default / sec:.2f}x the package in fp32, "
             f"{100 * gflop_epoch / sec / peak_bf16:.0f}% of the bf16 peak"
+        )
+        steps = -(-N_SAMPLES // BATCH)
+        matmul = gflop_epoch / peak_bf16
+        print(
+            f"\nfloor of a bf16 epoch ({steps} steps of batch {BATCH}, "
+            f"{floor['n_params'] / 1e6:.1f} M parameters), each part timed alone:"
+        )
+        print(f"  {'matmuls at the bf16 peak':40s} {matmul:6.3f} s/epoch")
+        bound = matmul
+        for name, sec_step in floor.items():
+            if name == "n_params":
+                continue
+            print(f"  {name:40s} {steps * sec_step:6.3f} s/epoch ({1e3 * sec_step:.1f} ms/step)")
+            bound += steps * sec_step
+        no_casts = bound - steps * (
+            floor["weight casts fp32 -> bf16"] + floor["gradient casts bf16 -> fp32"]
+        )
+        print(
+            f"  floor with autocast's casts: {bound:.3f} s/epoch = {ref / bound:.2f}x the loop; "
+            f"without them (bf16 weights kept between steps): {no_casts:.3f} s/epoch = "
+            f"{ref / no_casts:.2f}x the loop (target 2.5x needs {ref / 2.5:.3f} s/epoch)"
         )
     else:
         print("bf16: this CPU has no native bf16 matrix products (AVX-512 BF16 or AMX)")
