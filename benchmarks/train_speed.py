@@ -61,7 +61,7 @@ def peak_gflops(repeats: int = 5, dtype=torch.float32) -> float:
 
 
 def per_step_floor(repeats: int = 10) -> dict[str, float]:
-    """Seconds per optimiser step of the parameter-bound work, timed alone (best of ``repeats``)."""
+    """Seconds per optimiser step of the parameter-bound work, timed alone (best of repeats)."""
     from neuromix.training.loop import _grad_norm
 
     vae = nm.MultimodalVAE(method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu")
@@ -82,14 +82,13 @@ def per_step_floor(repeats: int = 10) -> dict[str, float]:
         return out
 
     big = [p for p in params if p.dim() >= 2]  # what autocast casts: the matmul weights
+    grads_bf16 = [p.grad.to(torch.bfloat16) for p in big]
     return {
         "n_params": sum(p.numel() for p in params),
         "Adam step (fp32 weights and moments)": best(optimizer.step),
         "gradient norm": best(lambda: _grad_norm([p.grad for p in params])),
         "weight casts fp32 -> bf16": best(lambda: [p.to(torch.bfloat16) for p in big]),
-        "gradient casts bf16 -> fp32": best(
-            lambda g=[p.grad.to(torch.bfloat16) for p in big]: [x.float() for x in g]
-        ),
+        "gradient casts bf16 -> fp32": best(lambda: [g.float() for g in grads_bf16]),
     }
 
 

@@ -298,7 +298,7 @@ def mixture_kl_pairwise(
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     weight = _as_float_mask(mask, mu)
     count = weight.sum(dim=1, keepdim=True)
-    if mu.shape[1] > PAIRWISE_LINEAR_FROM:
+    if mu.shape[1] >= PAIRWISE_LINEAR_FROM:
         summed = _kl_sums_linear(mu, logvar, weight)
     else:
         pair = kl_normal(
