@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # pin the CPU wheel first, then the package's own `torch>=2.4` is already met.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint format bench-train bench-sweep bench-binning bench-subjects \
+.PHONY: install demo test docs lint format bench-train bench-sweep bench-binning bench-subjects \
 	benchmark-polymnist benchmark-alignment clean
 
 install: $(STAMP)
@@ -34,6 +34,13 @@ format: install
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
 
+# The documentation site, from nothing, warnings as errors; tutorials are executed.
+# NEUROMIX_DOCS_FAST=1 (CI) makes the tutorials train for fewer epochs.
+docs: install
+	rm -rf docs/_build docs/api/generated docs/jupyter_execute
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
 bench-train: install
 	$(BIN)/python benchmarks/train_speed.py
 
@@ -53,4 +60,4 @@ benchmark-alignment: install
 	$(BIN)/neuromix benchmark rats --out docs/results/alignment
 
 clean:
-	rm -rf $(VENV) neuromix-demo .pytest_cache
+	rm -rf $(VENV) neuromix-demo .pytest_cache docs/_build docs/api/generated docs/jupyter_execute

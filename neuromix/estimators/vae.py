@@ -153,14 +153,6 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         (docs/results/bf16.md). ``"auto"``: fp32 for now
         (:data:`neuromix.models.vae.AUTO_PRECISION`); bf16 is opt-in.
 
-    Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
-    RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is
-    not finite, naming the epoch, the subject and the term; the step is not applied and
-    the model is left at the end of the last completed epoch, with ``history_`` up to
-    there. A KeyboardInterrupt (Ctrl-C) during training also returns the model to the
-    end of the last completed epoch, writes the checkpoint if one is set, warns, and
-    ``fit`` returns the usable model.
-
     Attributes
     ----------
     subjects_ : tuple of str
@@ -173,6 +165,16 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         The fitted torch module.
     precision_ : {"fp32", "bf16"}
         The precision the networks run in (``precision`` with "auto" resolved).
+
+    Notes
+    -----
+    Training stops with :class:`~neuromix.training.loop.TrainingDivergedError` (a
+    RuntimeError and a FloatingPointError) as soon as a batch's loss or gradient is
+    not finite, naming the epoch, the subject and the term; the step is not applied and
+    the model is left at the end of the last completed epoch, with ``history_`` up to
+    there. A KeyboardInterrupt (Ctrl-C) during training also returns the model to the
+    end of the last completed epoch, writes the checkpoint if one is set, warns, and
+    ``fit`` returns the usable model.
 
     Examples
     --------

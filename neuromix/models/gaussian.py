@@ -9,6 +9,7 @@ Shape convention (used throughout :mod:`neuromix.models`)
     ``(batch, subject)`` bool: True where subject m is present in sample b.
     Absent subjects are ignored by every aggregation and divergence; every row
     must have at least one present subject.
+
 Results over subjects keep the subject axis (``(batch, subject)``); joint
 posteriors drop it (``(batch, latent)``); mixture components use a component
 axis in its place (``(batch, component, latent)``). Divergences are summed over

@@ -117,7 +117,7 @@ class Gaussian(_LocationScale):
 class Laplace(_LocationScale):
     """Laplace(x; mu, scale) per feature; scale 0.75 as in the paper's image experiments.
 
-    nll = sum_j |x_j - mu_j| / scale + log(2 scale).
+    ``nll = sum_j |x_j - mu_j| / scale + log(2 scale)``.
     """
 
     name = "laplace"

@@ -93,11 +93,11 @@ class AlignmentSetting:
     multiview_test_size : float or None
         Held-out fraction of the multiview samples (stratified by class); None: the
         ``test_size`` default of :func:`neuromix.fit`.
-    cebra_iterations, cebra_batch_size, cebra_lr, cebra_architecture,
+    cebra_iterations, cebra_batch_size, cebra_lr, cebra_architecture
+        CEBRA's ``max_iterations``, ``batch_size``, ``learning_rate`` and
+        ``model_architecture``; its output dimension is the neuromix latent size.
     cebra_temperature, cebra_distance, cebra_hidden
-        CEBRA's ``max_iterations``, ``batch_size``, ``learning_rate``,
-        ``model_architecture``, ``temperature``, ``distance`` and
-        ``num_hidden_units``; its output dimension is the neuromix latent size.
+        CEBRA's ``temperature``, ``distance`` and ``num_hidden_units``.
     n_boot : int
         Bootstrap draws of the intervals over held-out trials.
     n_shuffles : int
