@@ -3,6 +3,7 @@
 import json
 from contextlib import nullcontext as does_not_raise
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,6 +16,7 @@ from neuromix.benchmarks.polymnist import (
     matched_comparison,
     run_benchmark,
 )
+from neuromix.datasets import translated_polymnist
 
 # Even tinier than "quick": two methods, two betas, 24 tuples, untrained-size networks.
 TINY = {
@@ -40,7 +42,8 @@ def test_the_paper_setting_is_the_papers():
     assert paper.betas == tuple(2.0**k for k in range(-8, 4)) == PAPER_BETAS
     assert paper.seeds == (0, 1, 2, 3, 4)
     assert (paper.epochs, paper.batch_size, paper.lr) == (500, 256, 5e-4)
-    assert paper.laplace_scale == 0.75
+    assert (paper.likelihood, paper.likelihood_scale) == ("laplace", 0.75)
+    assert (paper.digit_scale, paper.architecture) == (0.75, "image")  # translated, ResNets
     assert paper.methods == METHODS
     assert len(paper.grid()) == 6 * 12 * 5
     assert paper.n_test is None and paper.max_train == 10_000
@@ -50,7 +53,6 @@ def test_the_paper_setting_is_the_papers():
 def test_smaller_settings_keep_the_methods_and_the_data(name):
     setting = SETTINGS[name]
     assert setting.methods == METHODS and setting.n_modalities == 3
-    assert setting.laplace_scale == 0.75
     assert setting.cuts  # the report says what is cut
     assert len(setting.betas) >= 2
 
@@ -95,7 +97,10 @@ def test_method_params():
         ("cpu", {"epochs": 0}, pytest.raises(ValueError, match="epochs must be a positive")),
         ("cpu", {"batch_size": True}, pytest.raises(ValueError, match="batch_size must be")),
         ("cpu", {"lr": 0}, pytest.raises(ValueError, match="lr must be > 0")),
-        ("cpu", {"laplace_scale": -1}, pytest.raises(ValueError, match="laplace_scale must")),
+        ("cpu", {"likelihood_scale": -1}, pytest.raises(ValueError, match="likelihood_scale")),
+        ("cpu", {"digit_scale": 1.5}, pytest.raises(ValueError, match="digit_scale must lie")),
+        ("cpu", {"architecture": "mlp"}, pytest.raises(ValueError, match="architecture must")),
+        ("cpu", {"likelihood": "poisson"}, pytest.raises(ValueError, match="likelihood must")),
         ("cpu", {"mmvm_alpha": 2.0}, pytest.raises(ValueError, match="mmvm_alpha must lie")),
         ("cpu", {"mmvm_anneal_epochs": -1}, pytest.raises(ValueError, match="mmvm_anneal")),
         ("cpu", {"max_train": 3}, pytest.raises(ValueError, match="max_train must be")),
@@ -133,6 +138,15 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
         assert text in report
     clf = json.loads((tmp_path / "classifiers" / "summary.json").read_text())
     assert set(clf["accuracy"]) == {"m0", "m1", "m2"}
+    # Figure 6: every modality generated from every other, per fit
+    pictures = sorted((tmp_path / "generations").glob("*.npz"))
+    assert pictures[0].name == "avg-beta0.5-seed0.npz" and len(pictures) == 4
+    with np.load(pictures[0]) as saved:
+        assert saved["generated"].shape == (3, 3, 8, 3, 28, 28)
+        assert saved["modalities"].tolist() == ["m0", "m1", "m2"]
+        X_test, y_test = translated_polymnist("test", 3, seed=0, n=TINY["n_test"])
+        np.testing.assert_allclose(saved["sources"][1], X_test["m1"][:8], atol=1e-3)
+        np.testing.assert_array_equal(saved["labels"], y_test[:8])
 
     # resume: nothing is refitted, the classifiers are read back
     from neuromix.estimators import MultimodalVAE

@@ -127,6 +127,25 @@ def test_conv_width_sets_the_image_and_text_channels(tmp_path):
     np.testing.assert_array_equal(again.transform(X)["img"], vae.transform(X)["img"])
 
 
+def test_conv_architecture_is_the_plain_three_layer_pair(tmp_path):
+    rng = np.random.default_rng(0)
+    X = {m: rng.random((20, 3, 28, 28), dtype=np.float32) for m in ("m0", "m1")}
+    vae = _vae(method="mmvm", architecture="conv", conv_width=4, epochs=1, batch_size=10)
+    vae.fit(X)
+    assert vae.architectures_ == {"m0": "conv", "m1": "conv"}
+    encoder_convs = [
+        m for m in vae.module_.modules() if type(m) is torch.nn.Conv2d and m.stride == (2, 2)
+    ]
+    # two subjects x three stride-2 convolutions of 4, 8 and 16 channels
+    assert sorted(c.out_channels for c in encoder_convs) == [4, 4, 8, 8, 16, 16]
+    assert vae.generate({"m0": X["m0"][:3]}, "m1").shape == (3, 3, 28, 28)
+    vae.save(tmp_path / "m.nmx")
+    again = nm.load(tmp_path / "m.nmx")
+    np.testing.assert_array_equal(again.transform(X)["m1"], vae.transform(X)["m1"])
+    with pytest.raises(ValueError, match=r"subject 'a': architecture 'conv' needs \(channels"):
+        _vae(architecture="conv", epochs=1).fit({"a": X["m0"][:, 0], "b": X["m1"][:, 0]})
+
+
 def test_reweight_by_size(data):
     X, _ = data
     vae = _vae(method="independent", reweight="size", epochs=1).fit(X)

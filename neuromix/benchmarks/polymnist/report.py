@@ -86,7 +86,7 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
         + f"; beta in {{{', '.join(_beta_label(b) for b in setting.betas)}}}; seeds "
         f"{list(setting.seeds)}; epochs: {setting.epochs}; batch {setting.batch_size}; Adam "
         f"{setting.lr:g}; latent size {setting.latent_dim}; Laplace likelihood of scale "
-        f"{setting.laplace_scale:g}; ResNet-style encoders and decoders (first-layer "
+        f"{setting.likelihood_scale:g}; ResNet-style encoders and decoders (first-layer "
         f"width {setting.conv_width}).",
         "",
         f"Cut compared with the paper: {setting.cuts or 'see the table below.'}",

@@ -23,8 +23,12 @@ __all__ = ["run_benchmark"]
 
 
 # --------------------------------------------------------------------------- one fit
+#: Test tuples of the conditional-generation pictures saved per fit (Figure 6).
+N_PICTURES = 8
+
+
 def _fit_and_score(
-    method, beta, seed, *, setting, data, classifiers, device, progress
+    method, beta, seed, *, setting, data, classifiers, device, progress, out=None
 ) -> dict[str, float]:
     from neuromix.estimators import MultimodalVAE
 
@@ -32,13 +36,8 @@ def _fit_and_score(
     vae = MultimodalVAE(
         method=method,
         method_params=setting.method_params(method),
-        latent_dim=setting.latent_dim,
-        conv_width=setting.conv_width,
         beta=float(beta),
-        likelihood={"name": "laplace", "scale": setting.laplace_scale},
-        epochs=setting.epochs,
-        batch_size=setting.batch_size,
-        lr=setting.lr,
+        **setting.vae_options(),
         validation_fraction=0.0,
         seed=int(seed),
         device=device,
@@ -60,6 +59,8 @@ def _fit_and_score(
         max_train=None,
         seed=int(seed),
     )
+    if out is not None:
+        _save_generations(vae, X_test, y_test, out, f"{method}-beta{beta:g}-seed{seed}", seed)
     last = vae.history_.iloc[-1]
     metrics.update(
         {
@@ -71,6 +72,41 @@ def _fit_and_score(
         }
     )
     return metrics
+
+
+def _save_generations(vae, X_test, y_test, out: Path, key: str, seed: int) -> None:
+    """Every modality generated from every other for the first test tuples (Figure 6).
+
+    Written to ``out/generations/<key>.npz``: ``generated`` (source, target, example,
+    channel, 28, 28) and ``sources`` (source, example, ...) as float16 in [0, 1],
+    ``labels`` and ``modalities``. One latent draw per source and example (z ~ q_m).
+    """
+    from neuromix._atomic import write_atomic
+
+    names = list(X_test)
+    sources = np.stack([np.asarray(X_test[m][:N_PICTURES]) for m in names])
+    generated = np.stack(
+        [
+            np.stack(
+                list(vae.generate({m: X_test[m][:N_PICTURES]}, target=names, seed=seed).values())
+            )
+            for m in names
+        ]
+    )
+    folder = out / "generations"
+    folder.mkdir(exist_ok=True)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(
+                handle,
+                generated=np.clip(generated, 0, 1).astype(np.float16),
+                sources=sources.astype(np.float16),
+                labels=np.asarray(y_test[:N_PICTURES]),
+                modalities=np.array(names),
+            )
+
+    write_atomic(folder / f"{key}.npz", write, overwrite=True)
 
 
 def _classifiers(out: Path, setting, X_test, y_test, *, device, progress):
@@ -90,7 +126,11 @@ def _classifiers(out: Path, setting, X_test, y_test, *, device, progress):
     # (another data seed), many per digit: the classifier must not learn the VAE's
     # training tuples by heart, and it needs varied positions.
     X, y = translated_polymnist(
-        "train", setting.n_modalities, seed=setting.data_seed + 1, n=setting.classifier_n
+        "train",
+        setting.n_modalities,
+        seed=setting.data_seed + 1,
+        n=setting.classifier_n,
+        **setting.data_options(),
     )
     classifiers, accuracy = {}, {}
     for m in names:
@@ -189,11 +229,12 @@ def run_benchmark(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _check_folder(out, setting)
+    data = setting.data_options()
     X_train, y_train = translated_polymnist(
-        "train", setting.n_modalities, seed=setting.data_seed, n=setting.n_train
+        "train", setting.n_modalities, seed=setting.data_seed, n=setting.n_train, **data
     )
     X_test, y_test = translated_polymnist(
-        "test", setting.n_modalities, seed=setting.data_seed, n=setting.n_test
+        "test", setting.n_modalities, seed=setting.data_seed, n=setting.n_test, **data
     )
     classifiers, clf_summary = _classifiers(
         out, setting, X_test, y_test, device=device, progress=progress
@@ -205,6 +246,7 @@ def run_benchmark(
         classifiers=classifiers,
         device=device,
         progress=progress,
+        out=out,
     )
     table = run_sweep(setting.grid(), run_fn, out, progress=progress)
     table.to_csv(out / "table.csv", index=False)

@@ -52,8 +52,17 @@ class PolyMNISTSetting:
     latent_dim : int
     conv_width : int, default=32
         First-layer channels of the VAEs' image ResNets (the paper's 32).
-    laplace_scale : float, default=0.75
-        Scale of the Laplace likelihood of every modality.
+    digit_scale : float, default=0.75
+        Scale of the digits in their 28x28 patch: 0.75 is the paper's translated
+        PolyMNIST (digits at random positions), 1.0 the original, untranslated PolyMNIST
+        of the MoPoE paper (every digit fills the patch).
+    architecture : {"image", "conv"}, default="image"
+        The VAEs' networks: ``"image"`` the ResNet-style pair of the paper, ``"conv"``
+        the plain three-layer pair of the MoPoE code (about 4x cheaper).
+    likelihood : {"laplace", "gaussian"}, default="laplace"
+        Likelihood of every modality (the paper's Laplace).
+    likelihood_scale : float, default=0.75
+        Its fixed scale (the paper's 0.75 for the Laplace).
     mmvm_alpha : float
         Initial weight of the N(0, I) component of MMVM's prior.
     mmvm_anneal_epochs : int
@@ -95,7 +104,10 @@ class PolyMNISTSetting:
     lr: float = 5e-4
     latent_dim: int = 512
     conv_width: int = 32
-    laplace_scale: float = 0.75
+    digit_scale: float = 0.75
+    architecture: str = "image"
+    likelihood: str = "laplace"
+    likelihood_scale: float = 0.75
     mmvm_alpha: float = 1.0
     mmvm_anneal_epochs: int = 110
     poe_prior_expert: bool = False
@@ -151,10 +163,18 @@ class PolyMNISTSetting:
             )
         if not _positive_int(self.data_seed, 0):
             raise ValueError(f"data_seed must be a non-negative integer, got {self.data_seed!r}")
-        for name in ("lr", "laplace_scale"):
+        for name in ("lr", "likelihood_scale"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
+        if not 0.25 <= self.digit_scale <= 1.0:
+            raise ValueError(f"digit_scale must lie in [0.25, 1], got {self.digit_scale!r}")
+        if self.architecture not in ("image", "conv"):
+            raise ValueError(f"architecture must be 'image' or 'conv', got {self.architecture!r}")
+        if self.likelihood not in ("laplace", "gaussian"):
+            raise ValueError(
+                f"likelihood must be 'laplace' or 'gaussian', got {self.likelihood!r}"
+            )
         if not 0.0 <= self.mmvm_alpha <= 1.0:
             raise ValueError(f"mmvm_alpha must lie in [0, 1], got {self.mmvm_alpha!r}")
 
@@ -165,6 +185,22 @@ class PolyMNISTSetting:
         if method in ("poe", "mopoe"):
             return {"prior_expert": self.poe_prior_expert}
         return None
+
+    def data_options(self) -> dict:
+        """Keyword arguments of :func:`~neuromix.datasets.translated_polymnist`."""
+        return {"scale": self.digit_scale}
+
+    def vae_options(self) -> dict:
+        """Keyword arguments of :class:`~neuromix.MultimodalVAE` set by the setting."""
+        return {
+            "latent_dim": self.latent_dim,
+            "architecture": self.architecture,
+            "conv_width": self.conv_width,
+            "likelihood": {"name": self.likelihood, "scale": self.likelihood_scale},
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+        }
 
     def grid(self) -> list[dict]:
         """The fits, ``[{"method": ..., "beta": ..., "seed": ...}, ...]``, cheap methods first
