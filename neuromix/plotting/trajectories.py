@@ -37,6 +37,14 @@ def _check(latents, subject_dim: str, label: str, split: str | None) -> None:
         raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
 
 
+def _sorted(values):
+    """Conditions in sorted order (as plot_embeddings colours them), else as they come."""
+    try:
+        return np.array(sorted(values), dtype=object)
+    except TypeError:
+        return values
+
+
 def condition_trajectories(
     latents: xr.DataArray, *, subject_dim: str, label: str = "odor", split: str | None = None
 ) -> xr.DataArray:
@@ -58,7 +66,8 @@ def condition_trajectories(
     Returns
     -------
     xarray.DataArray
-        Dims ``(subject_dim, label, "window", "latent")``; NaN where a subject has no
+        Dims ``(subject_dim, label, "window", "latent")``, conditions sorted; NaN where a
+        subject has no
         trial of a condition.
 
     Examples
@@ -88,7 +97,8 @@ def condition_trajectories(
     for k in keys:
         frame[k] = lat[k].values[keep]
     means = frame.groupby(keys, sort=False).mean()
-    values = [pd.unique(frame[k]) for k in keys[:2]] + [np.sort(pd.unique(frame["window"]))]
+    values = [pd.unique(frame[subject_dim]), _sorted(pd.unique(frame[label]))]
+    values.append(np.sort(pd.unique(frame["window"])))
     full = pd.MultiIndex.from_product(values, names=keys)
     cube = means.reindex(full).to_numpy().reshape(*map(len, values), -1)
     coords = dict(zip(keys, values, strict=True))
