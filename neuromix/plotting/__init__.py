@@ -1,5 +1,5 @@
-"""Figures: latent embeddings per subject, training curves, decoding and trade-offs,
-response onsets.
+"""Figures: latent embeddings per subject, condition trajectories, training curves,
+decoding and trade-offs, response onsets, real and generated PSTHs.
 
 Every function returns a matplotlib Figure and never calls ``plt.show()``; UMAP
 (``pip install 'neuromix[umap]'``) is imported only when an embedding needs it.
@@ -8,12 +8,19 @@ Every function returns a matplotlib Figure and never calls ``plt.show()``; UMAP
 from neuromix.plotting.decoding import plot_decoding, plot_tradeoff
 from neuromix.plotting.embeddings import plot_embeddings
 from neuromix.plotting.onset import plot_response_onset
+from neuromix.plotting.psth import generated_windows, plot_psth, window_psth
 from neuromix.plotting.training import plot_training
+from neuromix.plotting.trajectories import condition_trajectories, plot_trajectories
 
 __all__ = [
+    "condition_trajectories",
+    "generated_windows",
     "plot_decoding",
     "plot_embeddings",
+    "plot_psth",
     "plot_response_onset",
     "plot_tradeoff",
     "plot_training",
+    "plot_trajectories",
+    "window_psth",
 ]
