@@ -193,6 +193,23 @@ def plot_decoding(
     return fig
 
 
+_ERRORBARS = ("sd", "se", "ci95")
+
+
+def _half_width(std: pd.Series, count: pd.Series, errorbar: str) -> np.ndarray:
+    """Error-bar half-widths from the standard deviation and count of each point."""
+    std, count = std.to_numpy(float), count.to_numpy(float)
+    if errorbar == "sd":
+        return std
+    se = std / np.sqrt(count)
+    if errorbar == "se":
+        return se
+    from scipy import stats
+
+    with np.errstate(invalid="ignore"):
+        return stats.t.ppf(0.975, np.maximum(count - 1, 1)) * se
+
+
 def plot_tradeoff(
     table: pd.DataFrame,
     *,
@@ -204,13 +221,14 @@ def plot_tradeoff(
     palette=None,
     ax: Axes | None = None,
     figsize: tuple[float, float] = (5.0, 4.0),
+    errorbar: str = "sd",
 ):
     """Two metrics against each other, one line per method through increasing beta.
 
     Each line joins a method's points in order of ``order_by``, with arrows from small
     to large values; its first and last points are labelled with their value. Rows with
     the same method and ``order_by`` (e.g. several seeds) are averaged, with error bars
-    of one standard deviation.
+    on both axes (one standard deviation by default, see ``errorbar``).
 
     Parameters
     ----------
@@ -230,6 +248,10 @@ def plot_tradeoff(
         Where to draw (default: a new figure).
     figsize : (float, float), default=(5, 4)
         Size of a new figure.
+    errorbar : {"sd", "se", "ci95"}, default="sd"
+        Half-width of the error bars over the repeated rows of a point (n of them): one
+        standard deviation, one standard error (sd / sqrt(n)), or the half-width of the
+        95% Student-t interval of the mean (t_{0.975, n-1} sd / sqrt(n)).
 
     Returns
     -------
@@ -264,6 +286,8 @@ def plot_tradeoff(
             )
     if len(table) == 0:
         raise ValueError("table has no rows")
+    if errorbar not in _ERRORBARS:
+        raise ValueError(f"errorbar must be one of {_ERRORBARS}, got {errorbar!r}")
     present = list(pd.unique(table[hue]))
     if hue_order is None:
         hue_order = present
@@ -290,8 +314,8 @@ def plot_tradeoff(
             ax.errorbar(
                 xs,
                 ys,
-                xerr=points[(x, "std")].to_numpy(),
-                yerr=points[(y, "std")].to_numpy(),
+                xerr=_half_width(points[(x, "std")], points[(x, "count")], errorbar),
+                yerr=_half_width(points[(y, "std")], points[(y, "count")], errorbar),
                 fmt="none",
                 ecolor=color,
                 elinewidth=0.8,

@@ -482,7 +482,7 @@ def make_table(seeds=1):
             "beta": b,
             "seed": s,
             "recon": i + j + 0.1 * s,
-            "accuracy": 0.5 + 0.1 * j - 0.1 * i,
+            "accuracy": 0.5 + 0.1 * j - 0.1 * i + 0.02 * s * (j + 1),
         }
         for i, m in enumerate(["poe", "mmvm"])
         for j, b in enumerate(betas)
@@ -516,9 +516,37 @@ def test_tradeoff_one_line_per_method_with_arrows_up_beta(seeds):
 
 
 @pytest.mark.parametrize(
+    ("errorbar", "factor"),
+    [("sd", 1.0), ("se", 1 / np.sqrt(3)), ("ci95", 4.302652729911275 / np.sqrt(3))],
+)
+def test_tradeoff_error_bars(errorbar, factor):
+    table = make_table(3)
+    kwargs = {} if errorbar == "sd" else {"errorbar": errorbar}  # sd: the default
+    ax = plot_tradeoff(table, **kwargs).axes[0]
+    std = table.groupby(["method", "beta"])[["recon", "accuracy"]].std()
+    for container, method in zip(ax.containers, pd.unique(table.method), strict=True):
+        # matplotlib draws the x bars, then the y bars
+        xbars, ybars = (np.asarray(c.get_segments()) for c in container.lines[2])
+        half = {
+            "recon": (xbars[:, 1, 0] - xbars[:, 0, 0]) / 2,
+            "accuracy": (ybars[:, 1, 1] - ybars[:, 0, 1]) / 2,
+        }
+        for column in ("recon", "accuracy"):
+            expected = std.loc[method, column].sort_index().to_numpy() * factor
+            np.testing.assert_allclose(half[column], expected)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "table", "expectation"),
     [
         ({}, make_table(), does_not_raise()),
+        (
+            {"errorbar": "iqr"},
+            make_table(),
+            pytest.raises(
+                ValueError, match=r"errorbar must be one of \('sd', 'se', 'ci95'\), got 'iqr'"
+            ),
+        ),
         (
             {"hue": "algo"},
             make_table(),

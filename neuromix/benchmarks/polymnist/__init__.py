@@ -23,14 +23,20 @@ Settings (see :data:`SETTINGS` and :func:`get_setting`):
     A smoke test of a few minutes; its numbers mean nothing.
 
 Modules: :mod:`.settings` (what a run is), :mod:`.runners` (data, classifiers, fits,
-resume), :mod:`.analysis` (matched comparison, summary, noise), :mod:`.figures`
-(Figures 2 and 7), :mod:`.report` (the markdown report).
+resume), :mod:`.analysis` (matched and paired comparisons, summary, noise), :mod:`.figures`
+(Figures 2, 7 and 6), :mod:`.report` (the markdown report).
 """
 
 from __future__ import annotations
 
-from neuromix.benchmarks.polymnist.analysis import matched_comparison
-from neuromix.benchmarks.polymnist.figures import plot_figure2
+from neuromix.benchmarks.polymnist.analysis import matched_comparison, paired_comparison
+from neuromix.benchmarks.polymnist.figures import (
+    load_generations,
+    plot_conditional_generation,
+    plot_figure2,
+    save_figure6,
+)
+from neuromix.benchmarks.polymnist.report import write_report
 from neuromix.benchmarks.polymnist.runners import run_benchmark
 from neuromix.benchmarks.polymnist.settings import (
     METHODS,
@@ -46,7 +52,12 @@ __all__ = [
     "SETTINGS",
     "PolyMNISTSetting",
     "get_setting",
+    "load_generations",
     "matched_comparison",
+    "paired_comparison",
+    "plot_conditional_generation",
     "plot_figure2",
     "run_benchmark",
+    "save_figure6",
+    "write_report",
 ]

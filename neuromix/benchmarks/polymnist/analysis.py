@@ -1,6 +1,7 @@
 """Analysis of a PolyMNIST results table: seed-averaged curves, the comparison with
-MMVM at matched reconstruction error (:func:`matched_comparison`), the summary table
-and the texts on matched comparisons and on noise in the report."""
+MMVM at matched reconstruction error (:func:`matched_comparison` on seed averages,
+:func:`paired_comparison` per seed with a paired test over seeds), the summary table
+and the texts on matched comparisons, the verdict and noise in the report."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from neuromix.benchmarks.polymnist.settings import _CHANCE, METHODS, PolyMNISTSetting
 
-__all__ = ["matched_comparison"]
+__all__ = ["matched_comparison", "paired_comparison"]
 
 
 def _curves(table: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -81,6 +82,119 @@ def matched_comparison(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _seed_difference(ref: pd.DataFrame, other: pd.DataFrame, x: str, y: str) -> float:
+    """Mean of reference minus ``other`` at ``other``'s points inside the reference's range
+    of ``x`` (the reference interpolated linearly along ``x``); NaN if none is inside."""
+    ref = ref.sort_values(x)
+    rx, ry = ref[x].to_numpy(float), ref[y].to_numpy(float)
+    ox, oy = other[x].to_numpy(float), other[y].to_numpy(float)
+    inside = (ox >= rx.min()) & (ox <= rx.max())
+    if not inside.any():
+        return np.nan
+    return float(np.mean(np.interp(ox[inside], rx, ry) - oy[inside]))
+
+
+def paired_comparison(
+    table: pd.DataFrame, x: str = "recon", y: str = "accuracy", reference: str = "mmvm"
+) -> pd.DataFrame:
+    """Is ``reference`` higher in ``y`` than each other method at matched ``x``, seed by seed?
+
+    For each other method and each seed s, the reference's curve of that seed (its beta
+    points sorted by ``x``) is interpolated linearly at every point of the other method
+    of the same seed whose ``x`` lies within the reference's range; the seed's
+    difference d_s is the mean of reference minus other over those points. A seed with
+    no such point, or without the reference, is left out. Over the seeds with a d_s:
+    the mean difference, its 95% Student-t interval, the p-value of the two-sided paired
+    t-test of mean zero (:func:`scipy.stats.ttest_1samp` on the d_s) and the number of
+    positive d_s. With n seeds the test has n - 1 degrees of freedom: with 3 seeds the
+    interval is the mean +- 4.30 standard deviations of the d_s / sqrt(3), so only a
+    difference large against its spread over seeds is detected; with one seed there is
+    no interval and no test (NaN).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per fit with ``method``, ``beta``, ``seed``, ``x`` and ``y``.
+    x : str, default="recon"
+        The matched column (lower is better; only its order matters here).
+    y : str, default="accuracy"
+        The compared column (higher is better).
+    reference : str, default="mmvm"
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per other method (in order of appearance): ``method``, ``n_seeds`` (seeds
+        with a d_s), ``mean_difference``, ``ci_low``, ``ci_high``, ``p_value`` and
+        ``n_positive``.
+
+    Examples
+    --------
+    MMVM lies 0.1 above AVG at AVG's points in both seeds (AVG's second point lies
+    outside MMVM's range of reconstruction and is not compared):
+
+    >>> table = pd.DataFrame({
+    ...     "method": ["mmvm"] * 4 + ["avg"] * 4, "beta": [1.0, 2.0] * 4,
+    ...     "seed": [0, 0, 1, 1] * 2,
+    ...     "recon": [1.0, 3.0, 1.0, 3.0, 2.0, 4.0, 2.0, 4.0],
+    ...     "accuracy": [0.6, 0.8, 0.5, 0.9, 0.6, 0.9, 0.6, 0.9]})
+    >>> paired_comparison(table)
+      method  n_seeds  mean_difference  ci_low  ci_high  p_value  n_positive
+    0    avg        2              0.1     0.1      0.1      0.0           2
+    """
+    from scipy import stats
+
+    for column in ("method", "seed", x, y):
+        if column not in table.columns:
+            raise ValueError(f"{column!r} is not a column of table")
+    if reference not in set(table["method"]):
+        raise ValueError(f"reference method {reference!r} is not in the table")
+    rows = []
+    for method in pd.unique(table["method"]):
+        if method == reference:
+            continue
+        d = []
+        for seed, other in table[table["method"] == method].groupby("seed", sort=True):
+            ref = table[(table["method"] == reference) & (table["seed"] == seed)]
+            if len(ref):
+                d.append(_seed_difference(ref, other, x, y))
+        d = np.asarray([v for v in d if np.isfinite(v)])
+        n = len(d)
+        mean = float(d.mean()) if n else np.nan
+        low = high = p = np.nan
+        if n >= 2:
+            sd = float(d.std(ddof=1))
+            half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+            low, high = mean - half, mean + half
+            if sd > 1e-12 * max(1.0, abs(mean)):
+                p = float(stats.ttest_1samp(d, 0.0).pvalue)
+            else:  # identical differences (to rounding): the t statistic is infinite
+                p = 0.0 if mean else 1.0
+        rows.append(
+            {
+                "method": method,
+                "n_seeds": n,
+                "mean_difference": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p,
+                "n_positive": int((d > 0).sum()),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "n_seeds",
+            "mean_difference",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_positive",
+        ],
+    )
 
 
 def _beta_label(beta: float) -> str:
@@ -159,6 +273,99 @@ def _matched_text(table: pd.DataFrame, x: str, y: str, what: str) -> str:
         + "."
     )
     return "\n".join(lines)
+
+
+#: How the report names the methods.
+_DISPLAY = {
+    "independent": "independent VAEs",
+    "avg": "AVG",
+    "poe": "PoE",
+    "moe": "MoE",
+    "mopoe": "MoPoE",
+    "mmvm": "MMVM",
+}
+
+
+def _display(method: str) -> str:
+    return _DISPLAY.get(method, method)
+
+
+def _verdict_text(table: pd.DataFrame, y: str, what: str, x: str = "recon") -> str:
+    """One sentence: is MMVM above each baseline at matched ``x``, from
+    :func:`paired_comparison` (above/below: the 95% interval excludes 0)."""
+    if "mmvm" not in set(table["method"]) or len(set(table["method"])) < 2:
+        return f"{what}: MMVM and at least one other method are needed for a comparison."
+    cmp = paired_comparison(table, x=x, y=y)
+    n_seeds = int(table["seed"].nunique())
+    if n_seeds < 2:
+        per_method = [
+            f"{_display(r.method)} {r.mean_difference:+.3f}"
+            if r.n_seeds
+            else f"{_display(r.method)} (no point within MMVM's range of reconstruction)"
+            for r in cmp.itertuples()
+        ]
+        return (
+            f"With a single seed no paired test over seeds is possible: at matched "
+            f"reconstruction, MMVM's {what} minus that of each method (one seed, no error "
+            "bar) is " + "; ".join(per_method) + "."
+        )
+    groups: dict[str, list[str]] = {"above": [], "below": [], "same": [], "none": []}
+    for r in cmp.itertuples():
+        name = _display(r.method)
+        if r.n_seeds == 0:
+            groups["none"].append(name)
+            continue
+        if r.n_seeds < 2:
+            groups["same"].append(f"{name} ({r.mean_difference:+.3f}, only 1 seed matched)")
+            continue
+        stat = (
+            f"{name} ({r.mean_difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], "
+            f"p = {r.p_value:.2g}, {r.n_positive}/{r.n_seeds} seeds)"
+        )
+        side = "above" if r.ci_low > 0 else "below" if r.ci_high < 0 else "same"
+        groups[side].append(stat)
+    parts = []
+    if groups["above"]:
+        parts.append("above " + _and(groups["above"]))
+    if groups["below"]:
+        parts.append("below " + _and(groups["below"]))
+    if groups["same"]:
+        parts.append("not distinguishable from " + _and(groups["same"]))
+    if groups["none"]:
+        parts.append(
+            "not comparable with "
+            + _and(groups["none"])
+            + " (no point of any seed within MMVM's range of reconstruction)"
+        )
+    joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
+    return f"At matched reconstruction, MMVM's {what} is {joined}."
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _verdict_notes(table: pd.DataFrame) -> str:
+    """How to read the verdict: what the numbers are, and the power of the test."""
+    n = int(table["seed"].nunique())
+    text = (
+        "In brackets: MMVM minus the method, averaged per seed over the method's beta "
+        "points within MMVM's range of reconstruction error (MMVM's curve of the same seed "
+        "interpolated linearly at them), then the mean over seeds, its 95% Student-t "
+        "interval, the two-sided paired t-test p-value and the number of seeds where MMVM "
+        "is higher. Above / below: the interval excludes 0."
+    )
+    if n >= 2:
+        from scipy import stats
+
+        t = float(stats.t.ppf(0.975, n - 1))
+        text += (
+            f" With {n} seeds the test has {n - 1} degrees of freedom (t = {t:.2f}): a "
+            f"difference must exceed about {t / math.sqrt(n):.1f} standard deviations of "
+            "its spread over seeds to be detected, so 'not distinguishable' is weak evidence "
+            "of no difference."
+        )
+    return text
 
 
 def _noise_text(table: pd.DataFrame, setting: PolyMNISTSetting, n_test: int) -> str:

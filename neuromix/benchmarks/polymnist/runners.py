@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from neuromix.benchmarks._settings import check_setting_folder
-from neuromix.benchmarks.polymnist.figures import plot_figure2
-from neuromix.benchmarks.polymnist.report import _report
+from neuromix.benchmarks.polymnist.report import write_report
 from neuromix.benchmarks.polymnist.settings import PolyMNISTSetting, get_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
 from neuromix.evaluation.sweep import run_sweep
@@ -251,19 +250,11 @@ def run_benchmark(
     table = run_sweep(setting.grid(), run_fn, out, progress=progress)
     table.to_csv(out / "table.csv", index=False)
     reference = _pixel_reference(out, setting, X_train, y_train, X_test, y_test)
-    fig = plot_figure2(table, reference=reference["mean_accuracy"])
-    fig.savefig(out / "figure2.png", dpi=130)
-    fig7 = plot_figure2(table, x="recon_self", reference=reference["mean_accuracy"])
-    fig7.savefig(out / "figure7.png", dpi=130)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    plt.close(fig7)
     info = {
         "n_train": len(y_train),
         "n_test": len(y_test),
         "classifiers": clf_summary,
         "pixel_reference": reference,
     }
-    (out / "polymnist.md").write_text(_report(setting, table, info))
+    write_report(out, setting, table, info)
     return table
