@@ -128,6 +128,8 @@ class Image(Architecture):
     """ResNet-style conv pair for (channels, 28, 28) images."""
 
     name = "image"
+    encoder: ClassVar[type[nn.Module]] = ImageEncoder
+    decoder: ClassVar[type[nn.Module]] = ImageDecoder
 
     def check(self, shape, likelihood, subject):
         if not _is_image(shape):
@@ -140,8 +142,8 @@ class Image(Architecture):
         (shape,), (param_shape,) = shapes, param_shapes
         width = options["conv_width"]
         return (
-            ImageEncoder(latent_dim, channels=shape[0], width=width),
-            ImageDecoder(latent_dim, channels=param_shape[0], width=width),
+            self.encoder(latent_dim, channels=shape[0], width=width),
+            self.decoder(latent_dim, channels=param_shape[0], width=width),
         )
 
 
@@ -151,14 +153,8 @@ class Conv(Image):
     PolyMNIST networks; about 4x cheaper than ``"image"`` at the same width)."""
 
     name = "conv"
-
-    def build(self, shapes, param_shapes, likelihoods, latent_dim, **options):
-        (shape,), (param_shape,) = shapes, param_shapes
-        width = options["conv_width"]
-        return (
-            ConvEncoder(latent_dim, channels=shape[0], width=width),
-            ConvDecoder(latent_dim, channels=param_shape[0], width=width),
-        )
+    encoder = ConvEncoder
+    decoder = ConvDecoder
 
 
 @ARCHITECTURES.register
