@@ -49,6 +49,9 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--precision", default="fp32")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--probe-train", type=int, default=N_PROBE, help="training latents of the probe"
+    )
     p.add_argument("--pca", action="store_true")
     p.add_argument("--figure", default=None)
     args = p.parse_args()
@@ -56,7 +59,8 @@ def main() -> None:
     data = {"scale": args.digit_scale}
     X, y = translated_polymnist("train", 3, seed=0, n=args.n_train, **data)
     X_test, y_test = translated_polymnist("test", 3, seed=0, n=N_TEST, **data)
-    probe_train = {m: x[:N_PROBE] for m, x in X.items()}
+    n_probe = min(args.probe_train, args.n_train)
+    probe_train = {m: x[:n_probe] for m, x in X.items()}
     if args.pca:
         from sklearn.decomposition import PCA
 
@@ -65,7 +69,7 @@ def main() -> None:
             pca = PCA(64, random_state=0).fit(x.reshape(len(x), -1))
             z[m] = pca.transform(x.reshape(len(x), -1))
             z_test[m] = pca.transform(X_test[m].reshape(N_TEST, -1))
-        acc = latent_probes(z, y[:N_PROBE], z_test, y_test, max_train=None)
+        acc = latent_probes(z, y[:n_probe], z_test, y_test, max_train=None)
         print(
             json.dumps(
                 {
@@ -95,7 +99,7 @@ def main() -> None:
     vae.fit(X)
     seconds = time.perf_counter() - start
     acc = latent_probes(
-        vae.transform(probe_train), y[:N_PROBE], vae.transform(X_test), y_test, max_train=None
+        vae.transform(probe_train), y[:n_probe], vae.transform(X_test), y_test, max_train=None
     )
     last = vae.history_.iloc[-1]
     print(

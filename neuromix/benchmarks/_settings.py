@@ -1,13 +1,12 @@
-"""What the benchmarks share: named settings, and output folders of one setting each."""
+"""What the benchmarks share: named settings (their folders are checked by
+:func:`neuromix.evaluation.sweep.record_setting`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Collection, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
-__all__ = ["check_setting_folder", "resolve_setting"]
+__all__ = ["resolve_setting"]
 
 
 def resolve_setting(setting, settings: Mapping, cls: type, overrides: dict):
@@ -37,37 +36,3 @@ def resolve_setting(setting, settings: Mapping, cls: type, overrides: dict):
     if overrides and "name" not in overrides:
         overrides = {**overrides, "name": f"{base.name} (modified)"}
     return dataclasses.replace(base, **overrides)
-
-
-def check_setting_folder(out: Path, current: Mapping, *, ignore: Collection[str] = ()) -> Path:
-    """Refuse a folder whose runs were made with another setting; return its
-    ``setting.json`` (which may not exist yet).
-
-    The setting stored in ``out/setting.json``, if any, must equal ``current`` (a
-    setting's plain data) in every field but ``ignore``, else ValueError naming the
-    fields that differ.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> out = Path(tempfile.mkdtemp())
-    >>> _ = (out / "setting.json").write_text('{"name": "quick", "epochs": 1}')
-    >>> check_setting_folder(out, {"name": "mine", "epochs": 1}, ignore=("name",)).name
-    'setting.json'
-    >>> check_setting_folder(out, {"name": "quick", "epochs": 2})
-    Traceback (most recent call last):
-    ...
-    ValueError: ... (differing: epochs); use another output folder or remove it
-    """
-    path = out / "setting.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
-        old = {k: v for k, v in stored.items() if k not in ignore}
-        new = {k: v for k, v in current.items() if k not in ignore}
-        if old != new:
-            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise ValueError(
-                f"{out} holds runs of another setting (differing: {', '.join(changed)}); "
-                "use another output folder or remove it"
-            )
-    return path

@@ -22,10 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from neuromix._atomic import write_atomic
 from neuromix.estimators._sweep_fit import ENSEMBLE_KEYS, fit_configs
-from neuromix.evaluation.sweep import run_path, write_run
-from neuromix.io._json import plain
+from neuromix.evaluation.sweep import record_setting, run_path, write_run
 
 __all__ = ["run_stored"]
 
@@ -81,27 +79,13 @@ def _check_folder(out: Path, estimator: str, configs, coords) -> None:
     fixed = {k: v for k, v in configs[0].items() if k not in swept and k != "progress"}
     options = dict(fixed.pop("method_params", None) or {})
     setting = {"estimator": estimator, "fixed": fixed, "method_params": options}
-    setting = json.loads(json.dumps(setting, default=plain, sort_keys=True))
-    path = out / "sweep.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored != setting:
-            keys = {*stored.get("fixed", {}), *setting["fixed"]}
-            differ = sorted(
-                k for k in keys if stored.get("fixed", {}).get(k) != setting["fixed"].get(k)
-            )
-            if stored.get("method_params") != setting["method_params"]:
-                differ.append("method_params")
-            if stored.get("estimator") != estimator:
-                differ.append("estimator")
-            raise ValueError(
-                f"out={str(out)!r} holds a sweep with other fixed parameters (differing: "
-                f"{', '.join(differ)}); its runs are keyed by the swept values only, so they "
-                "cannot be reused: choose another folder"
-            )
-        return
-    text = json.dumps(setting, indent=1, sort_keys=True)
-    write_atomic(path, lambda tmp: tmp.write_text(text), what="the sweep's setting")
+    record_setting(
+        out,
+        setting,
+        filename="sweep.json",
+        expand=("fixed",),
+        what="a sweep with other fixed parameters",
+    )
 
 
 def _tasks(indices, group_of, n_tasks_per_group: int) -> list[list[int]]:

@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,16 @@ import xarray as xr
 from neuromix._atomic import write_atomic
 from neuromix.io._json import plain
 
-__all__ = ["gather", "make_grid", "run_key", "run_path", "run_sweep", "to_dataset", "write_run"]
+__all__ = [
+    "gather",
+    "make_grid",
+    "record_setting",
+    "run_key",
+    "run_path",
+    "run_sweep",
+    "to_dataset",
+    "write_run",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -108,6 +117,78 @@ def write_run(out_dir, config: Mapping, metrics: Mapping, seconds: float) -> Pat
         what=f"the metrics of run {path.stem}",
         size=len(text.encode()),
     )
+
+
+def record_setting(
+    out,
+    setting: Mapping,
+    *,
+    filename: str = "setting.json",
+    ignore: Collection[str] = (),
+    expand: Collection[str] = (),
+    what: str = "runs of another setting",
+) -> Path:
+    """Record in ``out/filename`` the setting its runs are made with, refusing a folder
+    whose runs were made with another.
+
+    Runs in a folder are keyed by their swept values only, so a rerun may reuse them
+    only if everything else is equal. If ``out/filename`` exists, its content must equal
+    ``setting`` in every top-level key but ``ignore``, else ValueError naming the keys
+    that differ (for a key in ``expand``, a mapping, the keys inside it that differ).
+    The setting is then written (atomically, replacing the file) and its path returned.
+
+    Parameters
+    ----------
+    out : path-like
+        An existing folder.
+    setting : mapping
+        JSON-able data (numpy values allowed).
+    filename : str, default="setting.json"
+    ignore : collection of str
+        Keys that may differ (e.g. a name, or which results a report selects).
+    expand : collection of str
+        Keys holding mappings whose differing inner keys are named in the error.
+    what : str
+        What the folder holds when refused, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> record_setting(out, {"name": "quick", "epochs": 1}).name
+    'setting.json'
+    >>> record_setting(out, {"name": "mine", "epochs": 1}, ignore=("name",)).name
+    'setting.json'
+    >>> record_setting(out, {"name": "quick", "epochs": 2}, ignore=("name",))
+    Traceback (most recent call last):
+    ...
+    ValueError: ... (differing: epochs); use another output folder or remove it
+    """
+    current = json.loads(json.dumps(dict(setting), default=plain, sort_keys=True))
+    path = Path(out) / filename
+    if path.exists():
+        stored = json.loads(path.read_text())
+        differ = []
+        for key in sorted(set(stored) | set(current)):
+            old, new = stored.get(key), current.get(key)
+            if key in ignore or old == new:
+                continue
+            if key in expand and isinstance(old, dict) and isinstance(new, dict):
+                differ += sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+            else:
+                differ.append(key)
+        if differ:
+            raise ValueError(
+                f"{path.parent} holds {what} (differing: {', '.join(differ)}); "
+                "use another output folder or remove it"
+            )
+    text = json.dumps(current, indent=1, sort_keys=True)
+    write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=True, what=f"the {filename}")
+    return path
 
 
 def _check_grid(grid: Sequence[Mapping]) -> list[tuple[str, dict]]:

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromix._atomic import write_atomic
-from neuromix.benchmarks._settings import check_setting_folder
 from neuromix.benchmarks.alignment.baselines import (
     SubjectData,
     cebra_latents,
@@ -29,7 +27,7 @@ from neuromix.benchmarks.alignment.settings import (
     AlignmentSetting,
     get_setting,
 )
-from neuromix.evaluation.sweep import gather, run_sweep
+from neuromix.evaluation.sweep import gather, record_setting, run_sweep
 
 __all__ = ["cebra_available", "prepare_data", "run_benchmark", "run_one"]
 
@@ -227,14 +225,6 @@ def run_one(dataset: str, seed: int, method: str, *, setting, prepared) -> dict:
 
 
 # --------------------------------------------------------------------------- benchmark
-def _check_folder(out: Path, setting: AlignmentSetting) -> None:
-    """Refuse a folder whose stored runs were made with other settings."""
-    current = setting.to_dict()
-    path = check_setting_folder(out, current, ignore=SELECTION_FIELDS)
-    text = json.dumps(current, indent=1)
-    write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=True, what="the setting")
-
-
 def run_benchmark(
     out, setting="full", *, progress: bool = True, report_only: bool = False, **overrides
 ):
@@ -266,7 +256,7 @@ def run_benchmark(
     setting = get_setting(setting, **overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _check_folder(out, setting)
+    record_setting(out, setting.to_dict(), ignore=SELECTION_FIELDS)
     notes = []
     if "cebra" in setting.methods:
         why = cebra_available()

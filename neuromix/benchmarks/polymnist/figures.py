@@ -5,11 +5,13 @@ saves (:func:`load_generations`, :func:`save_figure6`)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.settings import _CHANCE, METHODS
 
 __all__ = [
@@ -316,7 +318,8 @@ def save_figure6(out, table: pd.DataFrame, *, beta: float | None = None) -> dict
             title=f"{method}, beta = {chosen:g}, seed {seed}: each modality from each one",
         )
         name = f"figure6_{method}.png"
-        fig.savefig(out / name, dpi=130)
+        save = partial(fig.savefig, dpi=130, format="png")
+        write_atomic(out / name, save, overwrite=True)
         plt.close(fig)
         drawn[method] = {
             "beta": chosen,

@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import platform
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.analysis import (
     _beta_label,
     _display,
@@ -297,7 +299,9 @@ def write_report(out, setting: PolyMNISTSetting, table: pd.DataFrame, info: dict
         fig = plot_figure2(
             table, x=x, reference=reference, data=names["data"], likelihood=names["likelihood"]
         )
-        fig.savefig(out / name, dpi=130)
+        save = partial(fig.savefig, dpi=130, format="png")
+        write_atomic(out / name, save, overwrite=True)
         plt.close(fig)
     info = {**info, "figure6": save_figure6(out, table)}
-    (out / "polymnist.md").write_text(_report(setting, table, info))
+    text = _report(setting, table, info)
+    write_atomic(out / "polymnist.md", lambda tmp: tmp.write_text(text), overwrite=True)

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neuromix.benchmarks._settings import check_setting_folder
+from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.report import write_report
-from neuromix.benchmarks.polymnist.settings import PolyMNISTSetting, get_setting
+from neuromix.benchmarks.polymnist.settings import get_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
-from neuromix.evaluation.sweep import run_sweep
+from neuromix.evaluation.sweep import record_setting, run_sweep
 
 __all__ = ["run_benchmark"]
 
@@ -80,7 +80,6 @@ def _save_generations(vae, X_test, y_test, out: Path, key: str, seed: int) -> No
     channel, 28, 28) and ``sources`` (source, example, ...) as float16 in [0, 1],
     ``labels`` and ``modalities``. One latent draw per source and example (z ~ q_m).
     """
-    from neuromix._atomic import write_atomic
 
     names = list(X_test)
     sources = np.stack([np.asarray(X_test[m][:N_PICTURES]) for m in names])
@@ -151,7 +150,8 @@ def _classifiers(out: Path, setting, X_test, y_test, *, device, progress):
         "width": int(setting.classifier_width),
         "seconds": time.perf_counter() - start,
     }
-    summary_path.write_text(json.dumps(summary, indent=1))
+    text = json.dumps(summary, indent=1)
+    write_atomic(summary_path, lambda tmp: tmp.write_text(text), overwrite=True)
     return classifiers, summary
 
 
@@ -181,15 +181,9 @@ def _pixel_reference(out: Path, setting, X_train, y_train, X_test, y_test) -> di
         "mean_accuracy": float(accuracy.mean()),
         "n_components": int(pca.n_components_),
     }
-    path.write_text(json.dumps(reference, indent=1))
+    text = json.dumps(reference, indent=1)
+    write_atomic(path, lambda tmp: tmp.write_text(text), overwrite=True)
     return reference
-
-
-def _check_folder(out: Path, setting: PolyMNISTSetting) -> None:
-    current = setting.to_dict()
-    path = check_setting_folder(out, current, ignore=("name",))
-    if not path.exists():
-        path.write_text(json.dumps(current, indent=1))
 
 
 def run_benchmark(
@@ -227,7 +221,7 @@ def run_benchmark(
     setting = get_setting(setting, **overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _check_folder(out, setting)
+    record_setting(out, setting.to_dict(), ignore=("name",))
     data = setting.data_options()
     X_train, y_train = translated_polymnist(
         "train", setting.n_modalities, seed=setting.data_seed, n=setting.n_train, **data
