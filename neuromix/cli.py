@@ -17,14 +17,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 #: Options of each benchmark beyond --out, --quick, --epochs, --methods, --seeds.
 _OWN_OPTIONS = {
-    "polymnist": ("betas",),
+    "polymnist": ("betas", "jobs"),
     "rats": ("datasets", "cebra_iterations", "precision"),
 }
 
 
 def _benchmark(args: argparse.Namespace) -> int:
     names = ("epochs", "methods", "seeds", *_OWN_OPTIONS[args.dataset])
-    names = [name for name in names if name != "precision"]  # not a setting field
+    names = [name for name in names if name not in ("precision", "jobs")]  # not setting fields
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     progress = not args.no_progress
     if args.dataset == "rats":
@@ -42,7 +42,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     else:
         from neuromix.benchmarks.polymnist import run_benchmark
 
-        run_benchmark(args.out, setting=args.setting, progress=progress, **overrides)
+        jobs = args.jobs if args.jobs is not None else 1
+        run_benchmark(args.out, setting=args.setting, progress=progress, jobs=jobs, **overrides)
     return 0
 
 
@@ -121,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         "--precision",
         choices=["fp32", "bf16", "auto"],
         help="rats: the number format of the neuromix fits' networks (default fp32)",
+    )
+    bench.add_argument(
+        "--jobs",
+        type=int,
+        help="polymnist: processes training fits side by side, sharing the threads "
+        "(default 1; 2 uses two CPU cores best)",
     )
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(func=_benchmark)

@@ -17,14 +17,15 @@ def calls(monkeypatch):
 
 def test_benchmark_settings_and_overrides(calls):
     assert main(["benchmark", "polymnist", "--out", "x"]) == 0
-    assert calls[-1] == (("x",), {"setting": "cpu", "progress": True})
-    main(["benchmark", "polymnist", "--out", "y", "--quick", "--no-progress"])
-    assert calls[-1] == (("y",), {"setting": "quick", "progress": False})
+    assert calls[-1] == (("x",), {"setting": "cpu", "progress": True, "jobs": 1})
+    main(["benchmark", "polymnist", "--out", "y", "--quick", "--no-progress", "--jobs", "2"])
+    assert calls[-1] == (("y",), {"setting": "quick", "progress": False, "jobs": 2})
     overrides = ["--epochs", "16", "--betas", "0.5,4", "--methods", "mmvm, avg", "--seeds", "0,1"]
     main(["benchmark", "polymnist", "--out", "z", *overrides])
     assert calls[-1][1] == {
         "setting": "cpu",
         "progress": True,
+        "jobs": 1,
         "epochs": 16,
         "betas": (0.5, 4.0),
         "methods": ("mmvm", "avg"),

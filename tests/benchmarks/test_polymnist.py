@@ -160,6 +160,19 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again, table)
 
 
+def test_fits_in_two_processes_equal_fits_in_one(tmp_path):
+    # each process takes every second fit; the fits do not depend on which process
+    # trained them (seeded; one torch thread each, as in the reference run)
+    one = run_benchmark(tmp_path / "one", "quick", progress=False, device="cpu", **TINY)
+    two = run_benchmark(tmp_path / "two", "quick", progress=False, device="cpu", jobs=2, **TINY)
+    assert len(list((tmp_path / "two" / "runs").glob("*.json"))) == len(one) == 4
+    assert (tmp_path / "two" / "polymnist.md").exists()
+    numbers = ["accuracy", "coherence", "recon", "recon_self", "train_loss"]
+    pd.testing.assert_frame_equal(two[numbers], one[numbers], rtol=1e-4)
+    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+        run_benchmark(tmp_path / "two", "quick", progress=False, jobs=0, **TINY)
+
+
 def test_a_folder_of_another_setting_is_refused(tmp_path):
     (tmp_path / "setting.json").write_text(
         json.dumps(get_setting("quick", **{**TINY, "epochs": 3}).to_dict())
