@@ -90,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         const="paper",
         help="polymnist: the paper's full setting (a GPU is needed)",
     )
+    group.add_argument(
+        "--translated",
+        dest="setting",
+        action="store_const",
+        const="cpu-translated",
+        help="polymnist: the paper's translated digits at CPU compute (under-trained)",
+    )
     bench.set_defaults(setting="cpu")
     bench.add_argument("--epochs", type=int, help="change the setting's epochs per fit")
     bench.add_argument(
@@ -135,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "benchmark":
         if args.dataset != "rats" and args.report_only:
             bench.error("--report-only is an option of the rats benchmark only")
-        if args.dataset == "rats" and args.setting == "paper":
-            bench.error("--paper is a polymnist setting; rats has --quick and the default")
+        if args.dataset == "rats" and args.setting in ("paper", "cpu-translated"):
+            option = "--paper" if args.setting == "paper" else "--translated"
+            bench.error(f"{option} is a polymnist setting; rats has --quick and the default")
         for dataset, names in _OWN_OPTIONS.items():
             for name in names:
                 if dataset != args.dataset and getattr(args, name) is not None:

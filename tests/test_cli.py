@@ -20,6 +20,8 @@ def test_benchmark_settings_and_overrides(calls):
     assert calls[-1] == (("x",), {"setting": "cpu", "progress": True, "jobs": 1})
     main(["benchmark", "polymnist", "--out", "y", "--quick", "--no-progress", "--jobs", "2"])
     assert calls[-1] == (("y",), {"setting": "quick", "progress": False, "jobs": 2})
+    main(["benchmark", "polymnist", "--out", "t", "--translated"])
+    assert calls[-1] == (("t",), {"setting": "cpu-translated", "progress": True, "jobs": 1})
     overrides = ["--epochs", "16", "--betas", "0.5,4", "--methods", "mmvm, avg", "--seeds", "0,1"]
     main(["benchmark", "polymnist", "--out", "z", *overrides])
     assert calls[-1][1] == {
@@ -64,11 +66,13 @@ def test_rats_benchmark_settings_and_overrides(calls):
     ("argv", "message"),
     [
         (["rats", "--paper"], "--paper is a polymnist setting"),
+        (["rats", "--translated"], "--translated is a polymnist setting"),
         (["rats", "--betas", "1"], "--betas is an option of the polymnist benchmark only"),
         (["polymnist", "--datasets", "rats"], "--datasets is an option of the rats benchmark"),
         (["polymnist", "--cebra-iterations", "5"], "--cebra-iterations is an option of the rats"),
         (["polymnist", "--precision", "bf16"], "--precision is an option of the rats"),
         (["polymnist", "--report-only"], "--report-only is an option of the rats benchmark"),
+        (["rats", "--jobs", "2"], "--jobs is an option of the polymnist benchmark only"),
     ],
 )
 def test_options_of_the_other_benchmark_are_refused(calls, capsys, argv, message):

@@ -49,12 +49,22 @@ def test_the_paper_setting_is_the_papers():
     assert paper.n_test is None and paper.max_train == 10_000
 
 
-@pytest.mark.parametrize("name", ["quick", "cpu"])
+@pytest.mark.parametrize("name", ["quick", "cpu", "cpu-translated"])
 def test_smaller_settings_keep_the_methods_and_the_data(name):
     setting = SETTINGS[name]
     assert setting.methods == METHODS and setting.n_modalities == 3
     assert setting.cuts  # the report says what is cut
     assert len(setting.betas) >= 2
+
+
+def test_the_cpu_setting_is_a_grid_with_error_bars():
+    # all six methods, >= 4 betas of the paper's grid, >= 3 seeds (seed error bars and a
+    # paired comparison over seeds); untranslated digits; the translated one kept apart
+    setting = SETTINGS["cpu"]
+    assert len(setting.betas) >= 4 and set(setting.betas) <= set(PAPER_BETAS)
+    assert len(setting.seeds) >= 3 and len(setting.grid()) >= 72
+    assert setting.digit_scale == 1.0 and SETTINGS["cpu-translated"].digit_scale == 0.75
+    assert "UNDER-TRAINED" in SETTINGS["cpu-translated"].cuts
 
 
 def test_grid_covers_every_method_beta_and_seed_once():
