@@ -57,7 +57,7 @@ bench-subjects: install
 	$(BIN)/python benchmarks/many_subjects.py
 
 benchmark-polymnist: install
-	$(BIN)/neuromix benchmark polymnist --out docs/reproduction
+	$(BIN)/neuromix benchmark polymnist --out docs/reproduction --jobs 2
 
 benchmark-alignment: install
 	$(BIN)/neuromix benchmark rats --out docs/results/alignment
