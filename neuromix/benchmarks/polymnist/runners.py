@@ -292,7 +292,10 @@ def _run_in_processes(out: Path, setting, jobs: int, device: str) -> None:
 def _run_share(out: str, setting, share: int, jobs: int, device: str, threads: int) -> int:
     """One process of :func:`_run_in_processes`: fits ``share``, ``share + jobs``, ... ."""
     import torch
+    from threadpoolctl import threadpool_limits
 
+    # the probes' BLAS too (scikit-learn): else each process starts one thread per core
+    threadpool_limits(threads)
     torch.set_num_threads(threads)
     out = Path(out)
     X_train, y_train, X_test, y_test = _data(setting)
