@@ -20,6 +20,11 @@ def test_benchmark_settings_and_overrides(calls):
     assert calls[-1] == (("x",), {"setting": "cpu", "progress": True, "jobs": 1})
     main(["benchmark", "polymnist", "--out", "y", "--quick", "--no-progress", "--jobs", "2"])
     assert calls[-1] == (("y",), {"setting": "quick", "progress": False, "jobs": 2})
+    main(["benchmark", "polymnist", "--out", "r", "--report-only"])
+    assert calls[-1] == (
+        ("r",),
+        {"setting": "cpu", "progress": True, "jobs": 1, "report_only": True},
+    )
     main(["benchmark", "polymnist", "--out", "t", "--translated"])
     assert calls[-1] == (("t",), {"setting": "cpu-translated", "progress": True, "jobs": 1})
     overrides = ["--epochs", "16", "--betas", "0.5,4", "--methods", "mmvm, avg", "--seeds", "0,1"]
@@ -71,7 +76,6 @@ def test_rats_benchmark_settings_and_overrides(calls):
         (["polymnist", "--datasets", "rats"], "--datasets is an option of the rats benchmark"),
         (["polymnist", "--cebra-iterations", "5"], "--cebra-iterations is an option of the rats"),
         (["polymnist", "--precision", "bf16"], "--precision is an option of the rats"),
-        (["polymnist", "--report-only"], "--report-only is an option of the rats benchmark"),
         (["rats", "--jobs", "2"], "--jobs is an option of the polymnist benchmark only"),
     ],
 )

@@ -169,6 +169,14 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
     again = run_benchmark(tmp_path, "quick", progress=False, device="cpu", **TINY)
     pd.testing.assert_frame_equal(again, table)
 
+    # report_only: a partial grid is reported as such, and nothing is trained
+    (tmp_path / "runs" / "method=mmvm__beta=2.0__seed=0.json").unlink()
+    part = run_benchmark(tmp_path, "quick", progress=False, report_only=True, **TINY)
+    pd.testing.assert_frame_equal(part, table.iloc[:3])
+    assert "3 of 4 fits done" in (tmp_path / "polymnist.md").read_text()
+    with pytest.raises(ValueError, match="holds no run of a PolyMNIST benchmark"):
+        run_benchmark(tmp_path / "empty", "quick", report_only=True, **TINY)
+
 
 def test_fits_in_two_processes_equal_fits_in_one(tmp_path):
     # each process takes every second fit; the fits do not depend on which process

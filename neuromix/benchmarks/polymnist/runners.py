@@ -16,7 +16,7 @@ from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.report import write_report
 from neuromix.benchmarks.polymnist.settings import get_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
-from neuromix.evaluation.sweep import record_setting, run_sweep
+from neuromix.evaluation.sweep import gather, record_setting, run_sweep
 
 __all__ = ["run_benchmark"]
 
@@ -193,6 +193,7 @@ def run_benchmark(
     progress: bool = True,
     device: str = "auto",
     jobs: int = 1,
+    report_only: bool = False,
     **overrides,
 ) -> pd.DataFrame:
     """Run (or resume) the PolyMNIST benchmark and write its report.
@@ -213,6 +214,9 @@ def run_benchmark(
         CPU, small convolutional nets use two one-thread processes better than one
         two-thread process. Each process takes every ``jobs``-th fit of the grid; the
         report is written when all are done.
+    report_only : bool, default=False
+        Train nothing: write the report on the fits already in ``out`` (it says how
+        many of the grid's fits are done). The coherence classifiers must be there.
     **overrides
         Fields of :class:`PolyMNISTSetting` to change (e.g. ``epochs=1`` in tests).
 
@@ -227,24 +231,31 @@ def run_benchmark(
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     setting = get_setting(setting, **overrides)
     out = Path(out)
+    if report_only and not (out / "classifiers" / "summary.json").exists():
+        raise ValueError(f"report_only: {out} holds no run of a PolyMNIST benchmark")
     out.mkdir(parents=True, exist_ok=True)
     record_setting(out, setting.to_dict(), ignore=("name",))
     X_train, y_train, X_test, y_test = _data(setting)
     classifiers, clf_summary = _classifiers(
         out, setting, X_test, y_test, device=device, progress=progress
     )
-    if jobs > 1:  # the processes find the classifiers in `out`
-        _run_in_processes(out, setting, jobs, device)
-    run_fn = partial(
-        _fit_and_score,
-        setting=setting,
-        data=(X_train, y_train, X_test, y_test),
-        classifiers=classifiers,
-        device=device,
-        progress=progress,
-        out=out,
-    )
-    table = run_sweep(setting.grid(), run_fn, out, progress=progress)
+    if report_only:
+        table = gather(out, grid=setting.grid())
+        if table.empty:
+            raise ValueError(f"report_only: {out} holds no finished fit of this setting")
+    else:
+        if jobs > 1:  # the processes find the classifiers in `out`
+            _run_in_processes(out, setting, jobs, device)
+        run_fn = partial(
+            _fit_and_score,
+            setting=setting,
+            data=(X_train, y_train, X_test, y_test),
+            classifiers=classifiers,
+            device=device,
+            progress=progress,
+            out=out,
+        )
+        table = run_sweep(setting.grid(), run_fn, out, progress=progress)
     table.to_csv(out / "table.csv", index=False)
     reference = _pixel_reference(out, setting, X_train, y_train, X_test, y_test)
     info = {
