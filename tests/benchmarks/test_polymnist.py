@@ -72,6 +72,12 @@ def test_grid_covers_every_method_beta_and_seed_once():
     grid = setting.grid()
     assert len(grid) == len({tuple(c.values()) for c in grid}) == 6 * 2 * 2
     assert grid[0] == {"method": "independent", "beta": 0.25, "seed": 0}
+    # the methods of a unimodal VAE's cost first, every seed, then MoE, then MoPoE
+    order = [(c["method"], c["seed"]) for c in grid]
+    assert order[:16] == [
+        (m, s) for s in (0, 1) for m in ("independent", "avg", "poe", "mmvm") for _ in (0, 1)
+    ]
+    assert [m for m, _ in order[16:]] == ["moe"] * 4 + ["mopoe"] * 4
 
 
 def test_method_params():
