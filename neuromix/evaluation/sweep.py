@@ -274,6 +274,8 @@ def run_sweep(
         todo, disable=not progress, unit="run", desc=f"sweep ({len(runs) - len(todo)} done)"
     )
     for key, config in bar:
+        if run_path(out_dir, config).exists():  # finished meanwhile by another process
+            continue
         bar.set_postfix_str(key)
         start = time.perf_counter()
         metrics = run_fn(**config)

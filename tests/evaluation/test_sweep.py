@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromix.evaluation.sweep import gather, make_grid, run_key, run_sweep, to_dataset
+from neuromix.evaluation.sweep import gather, make_grid, run_key, run_sweep, to_dataset, write_run
 
 GRID = make_grid(method=["avg", "mmvm"], beta=[0.5, 2.0], seed=[0])
 
@@ -43,6 +43,21 @@ def test_resumes_after_an_interruption_without_redoing_finished_runs(tmp_path):
     third = []
     run_sweep(GRID, lambda **c: third.append(c) or {}, tmp_path, progress=False)
     assert third == []
+
+
+def test_a_run_finished_meanwhile_by_another_process_is_not_redone(tmp_path):
+    grid = make_grid(seed=[0, 1, 2])
+    calls = []
+
+    def run(seed):
+        calls.append(seed)
+        if seed == 0:  # another process sharing the folder finishes seed 1 meanwhile
+            write_run(tmp_path, {"seed": 1}, {"score": -1.0}, 0.0)
+        return {"score": float(seed)}
+
+    table = run_sweep(grid, run, tmp_path, progress=False)
+    assert calls == [0, 2]
+    assert table["score"].tolist() == [0.0, -1.0, 2.0]
 
 
 def test_gathers_into_the_documented_table(tmp_path):
