@@ -47,6 +47,9 @@ def test_the_paper_setting_is_the_papers():
     assert paper.methods == METHODS
     assert len(paper.grid()) == 6 * 12 * 5
     assert paper.n_test is None and paper.max_train == 10_000
+    # beta as the authors' code applies it: the joint KL counted once per modality
+    assert paper.rate_scale == SETTINGS["cpu"].rate_scale == "subjects"
+    assert paper.vae_options()["rate_scale"] == "subjects"
 
 
 @pytest.mark.parametrize("name", ["quick", "cpu", "cpu-translated"])
@@ -108,6 +111,7 @@ def test_method_params():
         ("cpu", {"seeds": (-1,)}, pytest.raises(ValueError, match="seeds must be non-negative")),
         ("cpu", {"seeds": (0, 0)}, pytest.raises(ValueError, match="seeds must be distinct")),
         ("cpu", {"n_modalities": 1}, pytest.raises(ValueError, match="n_modalities must be")),
+        ("cpu", {"rate_scale": "all"}, pytest.raises(ValueError, match="rate_scale must be")),
         ("cpu", {"n_train": 5}, pytest.raises(ValueError, match="n_train must be None or")),
         ("cpu", {"n_test": 2.5}, pytest.raises(ValueError, match="n_test must be None or")),
         ("cpu", {"epochs": 0}, pytest.raises(ValueError, match="epochs must be a positive")),

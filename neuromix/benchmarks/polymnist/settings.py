@@ -68,6 +68,11 @@ class PolyMNISTSetting:
         Initial weight of the N(0, I) component of MMVM's prior.
     mmvm_anneal_epochs : int
         Epochs over which that weight falls linearly to 0.
+    rate_scale : {"subjects", "one"}, default="subjects"
+        What beta multiplies for AVG, PoE, MoE and MoPoE (``MultimodalVAE(rate_scale=)``):
+        ``"subjects"``, the joint KL counted once per modality, is how the authors'
+        code applies beta, so the betas are theirs. Independent VAEs and MMVM are the
+        same under both.
     poe_prior_expert : bool, default=False
         N(0, I) expert in PoE. False as in the authors' code (``aggregate_latents_poe``),
         so that a single modality's PoE posterior is its own q_m.
@@ -111,6 +116,7 @@ class PolyMNISTSetting:
     likelihood_scale: float = 0.75
     mmvm_alpha: float = 1.0
     mmvm_anneal_epochs: int = 110
+    rate_scale: str = "subjects"
     poe_prior_expert: bool = False
     classifier_n: int = 60_000
     classifier_epochs: int = 10
@@ -176,6 +182,8 @@ class PolyMNISTSetting:
             raise ValueError(
                 f"likelihood must be 'laplace' or 'gaussian', got {self.likelihood!r}"
             )
+        if self.rate_scale not in ("subjects", "one"):
+            raise ValueError(f"rate_scale must be 'subjects' or 'one', got {self.rate_scale!r}")
         if not 0.0 <= self.mmvm_alpha <= 1.0:
             raise ValueError(f"mmvm_alpha must lie in [0, 1], got {self.mmvm_alpha!r}")
 
@@ -201,6 +209,7 @@ class PolyMNISTSetting:
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
+            "rate_scale": self.rate_scale,
         }
 
     def grid(self) -> list[dict]:
