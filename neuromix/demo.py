@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 import neuromix as nm
+from neuromix._atomic import write_atomic
 
 __all__ = ["DEMO_METHODS", "run_demo"]
 
@@ -117,7 +119,8 @@ def run_demo(
             ("training", model.plot_training()),
             ("decoding", plot_decoding(model.decode())),
         ):
-            fig.savefig(out / "figures" / f"{name}_{method}.png", dpi=110, bbox_inches="tight")
+            save = partial(fig.savefig, dpi=110, bbox_inches="tight", format="png")
+            write_atomic(out / "figures" / f"{name}_{method}.png", save, overwrite=True)
             plt.close(fig)
         model.save(out / f"model_{method}.nmx", overwrite=True)
         models[method] = model
@@ -131,9 +134,11 @@ def run_demo(
         "methods": results,
         "total_seconds": round(time.perf_counter() - t0, 1),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    text = json.dumps(metrics, indent=1)
+    write_atomic(out / "metrics.json", lambda tmp: tmp.write_text(text), overwrite=True)
     table = _table(results)
-    (out / "report.md").write_text(_report(metrics, table))
+    report = _report(metrics, table)
+    write_atomic(out / "report.md", lambda tmp: tmp.write_text(report), overwrite=True)
     print("\n" + table)
     print(
         f"\nReport: {out / 'report.md'} (figures in {out / 'figures'}, latents in the NWB files)"

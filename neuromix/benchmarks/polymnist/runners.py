@@ -80,7 +80,6 @@ def _save_generations(vae, X_test, y_test, out: Path, key: str, seed: int) -> No
     channel, 28, 28) and ``sources`` (source, example, ...) as float16 in [0, 1],
     ``labels`` and ``modalities``. One latent draw per source and example (z ~ q_m).
     """
-
     names = list(X_test)
     sources = np.stack([np.asarray(X_test[m][:N_PICTURES]) for m in names])
     generated = np.stack(
@@ -256,7 +255,7 @@ def run_benchmark(
             out=out,
         )
         table = run_sweep(setting.grid(), run_fn, out, progress=progress)
-    table.to_csv(out / "table.csv", index=False)
+    write_atomic(out / "table.csv", partial(table.to_csv, index=False), overwrite=True)
     reference = _pixel_reference(out, setting, X_train, y_train, X_test, y_test)
     info = {
         "n_train": len(y_train),
