@@ -41,6 +41,7 @@ templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
     "**/runs/**",
+    "reproduction/classifiers/**",
     "reproduction/**/classifiers/**",
     "**.ipynb_checkpoints",
     "**/*.jsonl",
