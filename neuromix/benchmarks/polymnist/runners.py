@@ -245,16 +245,8 @@ def run_benchmark(
     else:
         if jobs > 1:  # the processes find the classifiers in `out`
             _run_in_processes(out, setting, jobs, device)
-        run_fn = partial(
-            _fit_and_score,
-            setting=setting,
-            data=(X_train, y_train, X_test, y_test),
-            classifiers=classifiers,
-            device=device,
-            progress=progress,
-            out=out,
-        )
-        table = run_sweep(setting.grid(), run_fn, out, progress=progress)
+        data = (X_train, y_train, X_test, y_test)
+        table = _run_fits(out, setting, setting.grid(), data, classifiers, device, progress)
     write_atomic(out / "table.csv", partial(table.to_csv, index=False), overwrite=True)
     reference = _pixel_reference(out, setting, X_train, y_train, X_test, y_test)
     info = {
@@ -308,17 +300,23 @@ def _run_share(out: str, setting, share: int, jobs: int, device: str, threads: i
     threadpool_limits(threads)
     torch.set_num_threads(threads)
     out = Path(out)
-    X_train, y_train, X_test, y_test = _data(setting)
-    classifiers, _ = _classifiers(out, setting, X_test, y_test, device=device, progress=False)
+    data = _data(setting)
+    classifiers, _ = _classifiers(out, setting, *data[2:], device=device, progress=False)
+    grid = setting.grid()[share::jobs]
+    _run_fits(out, setting, grid, data, classifiers, device, progress=False)
+    return len(grid)
+
+
+def _run_fits(out: Path, setting, grid, data, classifiers, device: str, progress: bool):
+    """Fit and score the configurations of ``grid`` not yet in ``out`` (:func:`run_sweep`);
+    ``data`` is ``(X_train, y_train, X_test, y_test)``."""
     run_fn = partial(
         _fit_and_score,
         setting=setting,
-        data=(X_train, y_train, X_test, y_test),
+        data=data,
         classifiers=classifiers,
         device=device,
-        progress=False,
+        progress=progress,
         out=out,
     )
-    grid = setting.grid()[share::jobs]
-    run_sweep(grid, run_fn, out, progress=False)
-    return len(grid)
+    return run_sweep(grid, run_fn, out, progress=progress)
