@@ -35,7 +35,7 @@ format: install
 	$(BIN)/ruff check --fix neuromix tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 # The documentation site, from nothing, warnings as errors; tutorials are executed.
 # NEUROMIX_DOCS_FAST=1 (CI) makes the tutorials train for fewer epochs.

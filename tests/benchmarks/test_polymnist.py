@@ -189,7 +189,7 @@ def test_tiny_benchmark_end_to_end_and_resume(tmp_path, monkeypatch):
 
 
 def test_fits_in_two_processes_equal_fits_in_one(tmp_path):
-    # each process takes every second fit; the fits do not depend on which process
+    # each process takes the next missing fit; the fits do not depend on which process
     # trained them (seeded; one torch thread each, as in the reference run)
     one = run_benchmark(tmp_path / "one", "quick", progress=False, device="cpu", **TINY)
     two = run_benchmark(tmp_path / "two", "quick", progress=False, device="cpu", jobs=2, **TINY)

@@ -9,6 +9,10 @@ import pytest
 
 import neuromix as nm
 
+# one worker runs every test of this module, so that its fits are made once (with
+# `make test`'s `--dist loadgroup`; under the plain load distribution each worker that
+# draws one of these tests made both fits again: about 4 minutes of a core each)
+pytestmark = pytest.mark.xdist_group("shared_space")
 
 @pytest.fixture(scope="module")
 def fits():

@@ -204,8 +204,10 @@ def _beta_label(beta: float) -> str:
 
 def _summary_table(table: pd.DataFrame) -> pd.DataFrame:
     cols = ["accuracy", "coherence", "recon", "recon_self", "mae", "mae_self", "fit_seconds"]
-    grouped = table.groupby(["method", "beta"], sort=False)[cols]
-    mean = grouped.mean()
+    grouped = table.groupby(["method", "beta"], sort=False)
+    mean = grouped[cols].mean()
+    # the time's median: one fit slowed by other work on the machine does not move it
+    mean["fit_seconds"] = grouped["fit_seconds"].median()
     n_seeds = grouped.size()
     out = mean.reset_index()
     out["seeds"] = n_seeds.to_numpy()
@@ -241,7 +243,8 @@ def _matched_text(table: pd.DataFrame, x: str, y: str, what: str) -> str:
     lines.append(
         f"  Pareto view: {dominated} of {len(cmp)} points of the other methods are dominated by "
         "an MMVM point (reconstruction no worse and score no lower, one of them strictly); "
-        f"{len(dominating)} of them dominate at least one MMVM point"
+        f"{len(dominating)} of them {'dominates' if len(dominating) == 1 else 'dominate'} "
+        "at least one MMVM point"
         + (
             " ("
             + ", ".join(

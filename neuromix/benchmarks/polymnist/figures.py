@@ -48,9 +48,9 @@ def plot_figure2(
 
     One line per method through its seed-averaged points in order of increasing beta
     (arrows from small to large beta), with error bars over seeds on both axes, drawn
-    by :func:`neuromix.plotting.decoding.plot_tradeoff`; chance (0.1) dashed;
-    ``reference`` (e.g. the probe on principal components of the pixels) dotted on the
-    left panel.
+    by :func:`neuromix.plotting.decoding.plot_tradeoff`; chance (0.1) dashed when it lies
+    near the points (else named in the axis label); ``reference`` (e.g. the probe on
+    principal components of the pixels) dotted on the left panel.
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ def plot_figure2(
     from neuromix.plotting.decoding import plot_tradeoff
 
     order = _method_order(table["method"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), layout="constrained")
     what = "self-reconstruction error" if x == "recon_self" else "reconstruction error"
     nll = f"{likelihood} NLL" if likelihood else "NLL"
     for ax, (y, title) in zip(
@@ -107,7 +107,12 @@ def plot_figure2(
             ax=ax,
             errorbar=errorbar,
         )
-        ax.axhline(_CHANCE, color="0.6", linestyle="--", linewidth=0.8, zorder=0)
+        # chance is drawn when it lies near the points; far below them it would squeeze
+        # their differences into a sliver of the axis, so the label names it instead
+        lo, hi = ax.get_ylim()
+        chance_shown = _CHANCE >= lo - 0.5 * (hi - lo)
+        if chance_shown:
+            ax.axhline(_CHANCE, color="0.6", linestyle="--", linewidth=0.8, zorder=0)
         if reference is not None and y == "accuracy":
             ax.axhline(reference, color="0.3", linestyle=":", linewidth=1.0, zorder=0)
             ax.annotate(
@@ -119,8 +124,13 @@ def plot_figure2(
             )
         ax.set_title(title)
         ax.set_xlabel(f"{what} ({nll} per tuple, sum over modalities)")
-        ax.set_ylabel(f"{y} (test)")
+        ax.set_ylabel(f"{y} (test)" if chance_shown else f"{y} (test; chance {_CHANCE:g})")
     axes[1].get_legend().remove()
+    # the legend beside the panels, where it hides no point
+    legend = axes[0].get_legend()
+    handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+    legend.remove()
+    fig.legend(handles, labels, title="method", loc="outside right center", fontsize=8)
     seeds = table.groupby(["method", "beta"])["seed"].nunique() if "seed" in table else None
     if seeds is not None and int(seeds.max()) > 1:
         n = f"{int(seeds.min())}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"

@@ -130,10 +130,19 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
     pixels = info["pixel_reference"]
     n_runs, n_grid = len(table), len(setting.grid())
     fit_total = float(table["seconds"].sum()) if len(table) else 0.0
+    # medians: a fit paused or slowed by other work on the machine does not move them
     timing = (
-        table.groupby("method", sort=False)[["fit_seconds", "eval_seconds"]].mean().round(0)
+        table.groupby("method", sort=False)[["fit_seconds", "eval_seconds", "seconds"]]
+        .median()
+        .round(0)
         if len(table)
         else pd.DataFrame()
+    )
+    per_method = pd.Series([c["method"] for c in setting.grid()]).value_counts()
+    grid_hours = (
+        sum(timing["seconds"].get(m, np.nan) * n for m, n in per_method.items()) / 3600
+        if len(table)
+        else np.nan
     )
     summary = _summary_table(table) if len(table) else pd.DataFrame()
     names = _names(setting, info)
@@ -208,7 +217,8 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
     ]
     if len(summary):
         text += [
-            "Seed averages per method and beta (`table.csv` holds every fit and the per-modality "
+            "Seed averages per method and beta (fit_seconds: the median over seeds; "
+            "`table.csv` holds every fit and the per-modality "
             "and per-pair numbers):",
             "",
             _markdown_table(
@@ -246,11 +256,24 @@ def _report(setting: PolyMNISTSetting, table: pd.DataFrame, info: dict) -> str:
             *_figure6_text(info.get("figure6") or {}),
             "## Timing",
             "",
-            f"Fits and their evaluation: {fit_total / 3600:.2f} h in total (sum over fits, "
-            f"across resumed sessions); coherence classifiers {clf['seconds'] / 60:.1f} min. "
-            "Mean seconds per fit:",
+            "Median seconds per fit (training, evaluation and both), as each fit ran "
+            "(with `--jobs J`, J fits side by side, each on its share of the cores):",
             "",
-            _markdown_table(timing.reset_index(), {"fit_seconds": ".0f", "eval_seconds": ".0f"}),
+            _markdown_table(
+                timing.reset_index(),
+                {"fit_seconds": ".0f", "eval_seconds": ".0f", "seconds": ".0f"},
+            ),
+            "",
+            (
+                f"At these medians the grid's {n_grid} fits take {grid_hours:.2f} h of "
+                "process time: about that divided by J on the wall clock when they ran J "
+                f"at a time (with `--jobs 2`: {grid_hours / 2:.2f} h)"
+                if np.isfinite(grid_hours)
+                else "Not every method of the grid has a fit yet: no projection of its time"
+            )
+            + f"; the coherence classifiers {clf['seconds'] / 60:.1f} min once. The "
+            f"recorded times of the {n_runs} fits done sum to {fit_total / 3600:.2f} h "
+            "(across resumed sessions, fits slowed by other work on the machine included).",
             "",
         ]
     text += [

@@ -16,7 +16,7 @@ from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.report import write_report
 from neuromix.benchmarks.polymnist.settings import get_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
-from neuromix.evaluation.sweep import gather, record_setting, run_sweep
+from neuromix.evaluation.sweep import gather, record_setting, run_path, run_sweep
 
 __all__ = ["run_benchmark"]
 
@@ -211,8 +211,8 @@ def run_benchmark(
         Processes that train fits side by side, each with an equal share of this
         process's torch threads (``torch.get_num_threads() // jobs``, at least 1). On a
         CPU, small convolutional nets use two one-thread processes better than one
-        two-thread process. Each process takes every ``jobs``-th fit of the grid; the
-        report is written when all are done.
+        two-thread process. A process that finishes a fit takes the next missing one;
+        the report is written when all are done.
     report_only : bool, default=False
         Train nothing: write the report on the fits already in ``out`` (it says how
         many of the grid's fits are done). The coherence classifiers must be there.
@@ -244,7 +244,7 @@ def run_benchmark(
             raise ValueError(f"report_only: {out} holds no finished fit of this setting")
     else:
         if jobs > 1:  # the processes find the classifiers in `out`
-            _run_in_processes(out, setting, jobs, device)
+            _run_in_processes(out, setting, jobs, device, progress)
         data = (X_train, y_train, X_test, y_test)
         table = _run_fits(out, setting, setting.grid(), data, classifiers, device, progress)
     write_atomic(out / "table.csv", partial(table.to_csv, index=False), overwrite=True)
@@ -273,38 +273,65 @@ def _data(setting):
     return X_train, y_train, X_test, y_test
 
 
-def _run_in_processes(out: Path, setting, jobs: int, device: str) -> None:
-    """Train the missing fits of the grid in ``jobs`` processes, each every ``jobs``-th fit."""
+def _run_in_processes(out: Path, setting, jobs: int, device: str, progress: bool) -> None:
+    """Train the missing fits of the grid in ``jobs`` processes.
+
+    Each fit is one task of a process pool: a process that finishes a fit takes the next
+    missing one, so the processes stay busy to the end whatever the fits cost (a share
+    fixed in advance leaves one process idle while the other trains its slow MoPoE fits).
+    Each process loads the data and the classifiers once (:func:`_start_worker`).
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import torch
+    from tqdm.auto import tqdm
 
+    missing = [config for config in setting.grid() if not run_path(out, config).exists()]
+    if not missing:
+        return
     threads = max(1, torch.get_num_threads() // jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [
-            pool.submit(_run_share, str(out), setting, share, jobs, device, threads)
-            for share in range(jobs)
-        ]
-        for future in futures:
-            future.result()
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(str(out), setting, device, threads),
+    ) as pool:
+        futures = [pool.submit(_run_one, config) for config in missing]
+        try:
+            done = as_completed(futures)
+            for future in tqdm(done, total=len(futures), disable=not progress, unit="fit"):
+                future.result()
+        except BaseException:  # a failed fit or an interrupt: start no other fit
+            for future in futures:
+                future.cancel()
+            raise
 
 
-def _run_share(out: str, setting, share: int, jobs: int, device: str, threads: int) -> int:
-    """One process of :func:`_run_in_processes`: fits ``share``, ``share + jobs``, ... ."""
+#: What each process of :func:`_run_in_processes` loads once: its data, classifiers, ...
+_WORKER: dict = {}
+
+
+def _start_worker(out: str, setting, device: str, threads: int) -> None:
+    """Initialise one process of :func:`_run_in_processes` (its threads, data, classifiers)."""
     import torch
     from threadpoolctl import threadpool_limits
 
     # the probes' BLAS too (scikit-learn): else each process starts one thread per core
     threadpool_limits(threads)
     torch.set_num_threads(threads)
-    out = Path(out)
     data = _data(setting)
-    classifiers, _ = _classifiers(out, setting, *data[2:], device=device, progress=False)
-    grid = setting.grid()[share::jobs]
-    _run_fits(out, setting, grid, data, classifiers, device, progress=False)
-    return len(grid)
+    classifiers, _ = _classifiers(Path(out), setting, *data[2:], device=device, progress=False)
+    _WORKER.update(
+        out=Path(out), setting=setting, data=data, classifiers=classifiers, device=device
+    )
+
+
+def _run_one(config: dict) -> None:
+    """Fit and score one configuration in a process of :func:`_run_in_processes`."""
+    w = _WORKER
+    _run_fits(w["out"], w["setting"], [config], w["data"], w["classifiers"], w["device"], False)
 
 
 def _run_fits(out: Path, setting, grid, data, classifiers, device: str, progress: bool):
