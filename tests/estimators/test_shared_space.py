@@ -14,6 +14,7 @@ import neuromix as nm
 # draws one of these tests made both fits again: about 4 minutes of a core each)
 pytestmark = pytest.mark.xdist_group("shared_space")
 
+
 @pytest.fixture(scope="module")
 def fits():
     rec = nm.datasets.simulate_odor_sequence(seed=0, subjects=["Barat", "Mitt", "Stella"])
