@@ -6,6 +6,7 @@ from contextlib import nullcontext as does_not_raise
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neuromix.benchmarks.polymnist import (
     METHODS,
@@ -197,6 +198,13 @@ def test_fits_in_two_processes_equal_fits_in_one(tmp_path):
     assert (tmp_path / "two" / "polymnist.md").exists()
     numbers = ["accuracy", "coherence", "recon", "recon_self", "train_loss"]
     pd.testing.assert_frame_equal(two[numbers], one[numbers], rtol=1e-4)
+    # each fit records its threads: the process's own, or its share with jobs=2
+    threads = torch.get_num_threads()
+    assert (one["torch_threads"] == threads).all()
+    assert (two["torch_threads"] == max(1, threads // 2)).all()
+    assert f"(torch threads per fit: {max(1, threads // 2)})" in (
+        tmp_path / "two" / "polymnist.md"
+    ).read_text()
     with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
         run_benchmark(tmp_path / "two", "quick", progress=False, jobs=0, **TINY)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from neuromix.benchmarks.polymnist import paired_comparison
-from neuromix.benchmarks.polymnist.analysis import _verdict_notes, _verdict_text
+from neuromix.benchmarks.polymnist.analysis import _verdict, _verdict_notes
 
 
 def t_two_sided_p_df2(t):
@@ -109,7 +109,7 @@ def verdict_table(seeds):
 
 
 def test_verdict_over_three_seeds():
-    text = _verdict_text(verdict_table(3), "accuracy", "probe accuracy")
+    text = _verdict(verdict_table(3), [("accuracy", "probe accuracy")])
     assert text.startswith(
         "At matched reconstruction, MMVM's probe accuracy is above AVG (+0.200 ["
     )
@@ -125,8 +125,15 @@ def test_verdict_over_three_seeds():
     )
 
 
+def test_verdict_over_two_scores_is_one_sentence():
+    text = _verdict(verdict_table(3), [("accuracy", "probe accuracy"), ("coherence", "same")])
+    assert text.startswith("At matched reconstruction, MMVM's probe accuracy is above AVG")
+    assert ", while MMVM's same is above AVG (+0.200 [" in text
+    assert text.count(". ") == 0 and text.endswith("reconstruction).")
+
+
 def test_verdict_with_one_seed_says_no_test_is_possible():
-    text = _verdict_text(verdict_table(1), "coherence", "coherence")
+    text = _verdict(verdict_table(1), [("coherence", "coherence")])
     assert text.startswith("With a single seed no paired test over seeds is possible")
     assert "AVG +0.200" in text and "PoE -0.200" in text
     assert "independent VAEs (no point within MMVM's range" in text
@@ -135,6 +142,6 @@ def test_verdict_with_one_seed_says_no_test_is_possible():
 
 def test_verdict_without_mmvm():
     table = verdict_table(2).query("method != 'mmvm'")
-    assert "MMVM and at least one other method are needed" in _verdict_text(
-        table, "accuracy", "probe accuracy"
+    assert "MMVM and at least one other method are needed" in _verdict(
+        table, [("accuracy", "probe accuracy")]
     )

@@ -220,6 +220,23 @@ def test_write_report(tmp_path):
     assert "MMVM's coherence is" in report and "2 degrees of freedom" in report
     assert "![Figure 6, mmvm](figure6_mmvm.png)" in report
     assert "**MMVM** (beta 2^2, seed 0, coherence 0.620)" in report
+    # every method's probe is above the pixels' 0.3 (make_table: 0.62, 0.62, 0.72 at best)
+    assert "The models learned the digit: the best probe (mean over seeds) is 0.7" in report
+    assert "3 of 3 methods beat that probe" in report and "Under-trained" not in report
+
+
+def test_report_says_under_trained_when_no_probe_beats_the_pixels(tmp_path):
+    table = make_table()
+    worse = info()
+    worse["pixel_reference"] = dict(worse["pixel_reference"], mean_accuracy=0.95)
+    write_report(tmp_path, get_setting("quick", methods=METHODS, betas=BETAS), table, worse)
+    report = (tmp_path / "polymnist.md").read_text()
+    best = table.groupby(["method", "beta"])["accuracy"].mean().max()
+    assert (
+        f"**Under-trained: no method learned the digit** (the best probe, mean over seeds, "
+        f"is {best:.3f}, MMVM at beta 2^"
+    ) in report
+    assert "reaches 0.950), so this run cannot tell the methods apart." in report
 
 
 def test_report_without_generations_has_no_figure6(tmp_path):

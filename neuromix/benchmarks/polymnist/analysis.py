@@ -293,25 +293,39 @@ def _display(method: str) -> str:
     return _DISPLAY.get(method, method)
 
 
-def _verdict_text(table: pd.DataFrame, y: str, what: str, x: str = "recon") -> str:
-    """One sentence: is MMVM above each baseline at matched ``x``, from
-    :func:`paired_comparison` (above/below: the 95% interval excludes 0)."""
+def _verdict(table: pd.DataFrame, scores, x: str = "recon") -> str:
+    """The report's verdict: for every ``(column, name)`` of ``scores``, is MMVM above
+    each baseline at matched ``x`` (:func:`paired_comparison`; above/below: the 95%
+    interval excludes 0). One sentence over all scores when the seeds allow a paired
+    test; else a sentence per score with the single seed's differences."""
     if "mmvm" not in set(table["method"]) or len(set(table["method"])) < 2:
-        return f"{what}: MMVM and at least one other method are needed for a comparison."
-    cmp = paired_comparison(table, x=x, y=y)
+        names = " and ".join(what for _, what in scores)
+        return f"{names}: MMVM and at least one other method are needed for a comparison."
     n_seeds = int(table["seed"].nunique())
     if n_seeds < 2:
-        per_method = [
-            f"{_display(r.method)} {r.mean_difference:+.3f}"
-            if r.n_seeds
-            else f"{_display(r.method)} (no point within MMVM's range of reconstruction)"
-            for r in cmp.itertuples()
-        ]
-        return (
-            f"With a single seed no paired test over seeds is possible: at matched "
-            f"reconstruction, MMVM's {what} minus that of each method (one seed, no error "
-            "bar) is " + "; ".join(per_method) + "."
-        )
+        return " ".join(_single_seed_text(table, y, what, x) for y, what in scores)
+    clauses = [f"MMVM's {what} is {_verdict_clause(table, y, x)}" for y, what in scores]
+    return "At matched reconstruction, " + ", while ".join(clauses) + "."
+
+
+def _single_seed_text(table: pd.DataFrame, y: str, what: str, x: str) -> str:
+    cmp = paired_comparison(table, x=x, y=y)
+    per_method = [
+        f"{_display(r.method)} {r.mean_difference:+.3f}"
+        if r.n_seeds
+        else f"{_display(r.method)} (no point within MMVM's range of reconstruction)"
+        for r in cmp.itertuples()
+    ]
+    return (
+        f"With a single seed no paired test over seeds is possible: at matched "
+        f"reconstruction, MMVM's {what} minus that of each method (one seed, no error "
+        "bar) is " + "; ".join(per_method) + "."
+    )
+
+
+def _verdict_clause(table: pd.DataFrame, y: str, x: str) -> str:
+    """``above A (...); not distinguishable from B (...); and not comparable with C``."""
+    cmp = paired_comparison(table, x=x, y=y)
     groups: dict[str, list[str]] = {"above": [], "below": [], "same": [], "none": []}
     for r in cmp.itertuples():
         name = _display(r.method)
@@ -340,8 +354,7 @@ def _verdict_text(table: pd.DataFrame, y: str, what: str, x: str = "recon") -> s
             + _and(groups["none"])
             + " (no point of any seed within MMVM's range of reconstruction)"
         )
-    joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
-    return f"At matched reconstruction, MMVM's {what} is {joined}."
+    return parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
 
 
 def _and(items: list[str]) -> str:

@@ -29,6 +29,8 @@ N_PICTURES = 8
 def _fit_and_score(
     method, beta, seed, *, setting, data, classifiers, device, progress, out=None
 ) -> dict[str, float]:
+    import torch
+
     from neuromix.estimators import MultimodalVAE
 
     X_train, y_train, X_test, y_test = data
@@ -68,6 +70,7 @@ def _fit_and_score(
             "train_rate": float(last["rate"]),
             "fit_seconds": fitted - start,
             "eval_seconds": time.perf_counter() - fitted,
+            "torch_threads": torch.get_num_threads(),
         }
     )
     return metrics
