@@ -202,9 +202,10 @@ def test_fits_in_two_processes_equal_fits_in_one(tmp_path):
     threads = torch.get_num_threads()
     assert (one["torch_threads"] == threads).all()
     assert (two["torch_threads"] == max(1, threads // 2)).all()
-    assert f"(torch threads per fit: {max(1, threads // 2)})" in (
-        tmp_path / "two" / "polymnist.md"
-    ).read_text()
+    assert (
+        f"(torch threads per fit: {max(1, threads // 2)})"
+        in (tmp_path / "two" / "polymnist.md").read_text()
+    )
     with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
         run_benchmark(tmp_path / "two", "quick", progress=False, jobs=0, **TINY)
 
