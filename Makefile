@@ -26,13 +26,17 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/neuromix demo --out neuromix-demo
 
+# docs/architecture.md's module tree is generated from the code: `make format` rewrites
+# it, `make lint` fails when it is stale
 lint: install
 	$(BIN)/ruff check neuromix tests benchmarks tools
 	$(BIN)/ruff format --check neuromix tests benchmarks tools
+	$(BIN)/python tools/import_graph.py --check-docs
 
 format: install
-	$(BIN)/ruff format neuromix tests benchmarks
-	$(BIN)/ruff check --fix neuromix tests benchmarks
+	$(BIN)/ruff format neuromix tests benchmarks tools
+	$(BIN)/ruff check --fix neuromix tests benchmarks tools
+	$(BIN)/python tools/import_graph.py --write-docs
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15

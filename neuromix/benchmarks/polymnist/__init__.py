@@ -1,4 +1,4 @@
-"""The paper's Figure 2 on translated PolyMNIST: ``neuromix benchmark polymnist``.
+"""The paper's Figure 2 on PolyMNIST: ``neuromix benchmark polymnist``.
 
 Every method (independent VAEs, AVG, PoE, MoE, MoPoE, MMVM) is fitted for every beta
 and seed of a setting; each fit is scored by :func:`neuromix.evaluation.images.
@@ -18,7 +18,7 @@ Settings (see :data:`SETTINGS` and :func:`get_setting`):
     latent size 512 and the MMVM prior's N(0, I) weight annealed from 1 to 0 (the
     authors' ``run_polymnist.sh``), all 10,000 test tuples. 360 fits; on a GPU.
 ``"cpu"``
-    Untranslated PolyMNIST at a compute of two CPU cores for about two hours (72 fits,
+    Untranslated PolyMNIST at a compute of two CPU cores for about 2.3 hours (72 fits,
     ``--jobs 2``; see :data:`SETTINGS` for what is cut): the models learn the digit.
 ``"cpu-translated"``
     The paper's translated PolyMNIST at the compute of an hour: under-trained (no
