@@ -35,6 +35,7 @@ from neuromix.io._json import plain
 __all__ = [
     "gather",
     "make_grid",
+    "missing_runs",
     "record_setting",
     "run_key",
     "run_path",
@@ -206,6 +207,39 @@ def _check_grid(grid: Sequence[Mapping]) -> list[tuple[str, dict]]:
     return list(keys.items())
 
 
+def missing_runs(grid: Sequence[Mapping], out_dir) -> list[dict]:
+    """The configurations of ``grid`` without a run record in ``out_dir`` yet, in order.
+
+    Raises
+    ------
+    ValueError
+        An empty grid, entries that are not dicts or that share a key, or a run file
+        whose stored configuration differs from the grid's (a stale output folder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> grid = make_grid(seed=[0, 1])
+    >>> _ = write_run(out, grid[0], {"score": 1.0}, seconds=0.1)
+    >>> missing_runs(grid, out)
+    [{'seed': 1}]
+    """
+    todo = []
+    for _, config in _check_grid(grid):
+        path = run_path(out_dir, config)
+        if not path.exists():
+            todo.append(config)
+            continue
+        stored = json.loads(path.read_text())["config"]
+        if stored != json.loads(json.dumps(config, default=plain)):
+            raise ValueError(
+                f"{path} holds the configuration {stored}, not {config}: remove it or "
+                "use another output folder"
+            )
+    return todo
+
+
 def run_sweep(
     grid: Sequence[Mapping],
     run_fn: Callable[..., Mapping],
@@ -258,25 +292,14 @@ def run_sweep(
 
     runs = _check_grid(grid)
     (Path(out_dir) / "runs").mkdir(parents=True, exist_ok=True)
-    todo = []
-    for key, config in runs:
-        path = run_path(out_dir, config)
-        if path.exists():
-            stored = json.loads(path.read_text())["config"]
-            if stored != json.loads(json.dumps(config, default=plain)):
-                raise ValueError(
-                    f"{path} holds the configuration {stored}, not {config}: remove it or "
-                    "use another output folder"
-                )
-        else:
-            todo.append((key, config))
+    todo = missing_runs(grid, out_dir)
     bar = tqdm(
         todo, disable=not progress, unit="run", desc=f"sweep ({len(runs) - len(todo)} done)"
     )
-    for key, config in bar:
+    for config in bar:
         if run_path(out_dir, config).exists():  # finished meanwhile by another process
             continue
-        bar.set_postfix_str(key)
+        bar.set_postfix_str(run_key(config))
         start = time.perf_counter()
         metrics = run_fn(**config)
         if not isinstance(metrics, Mapping):

@@ -16,7 +16,7 @@ from neuromix._atomic import write_atomic
 from neuromix.benchmarks.polymnist.report import write_report
 from neuromix.benchmarks.polymnist.settings import get_setting
 from neuromix.evaluation.images import ImageClassifier, evaluate_multimodal
-from neuromix.evaluation.sweep import gather, record_setting, run_path, run_sweep
+from neuromix.evaluation.sweep import gather, missing_runs, record_setting, run_sweep
 
 __all__ = ["run_benchmark"]
 
@@ -290,7 +290,7 @@ def _run_in_processes(out: Path, setting, jobs: int, device: str, progress: bool
     import torch
     from tqdm.auto import tqdm
 
-    missing = [config for config in setting.grid() if not run_path(out, config).exists()]
+    missing = missing_runs(setting.grid(), out)  # also refuses a stale run file
     if not missing:
         return
     threads = max(1, torch.get_num_threads() // jobs)
