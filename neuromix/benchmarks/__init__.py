@@ -1,13 +1,14 @@
 """Reproductions of the paper's benchmarks (``neuromix benchmark <dataset>``).
 
 Submodules are imported on first use: :mod:`neuromix.benchmarks.polymnist` (Figure 2,
-translated PolyMNIST) and :mod:`neuromix.benchmarks.alignment` (the shared space of the
-simulated rats against CEBRA and classical alignment).
+translated PolyMNIST), :mod:`neuromix.benchmarks.alignment` (the shared space of the
+simulated rats against CEBRA and classical alignment) and :mod:`neuromix.benchmarks.suite`
+(the defaults on sixteen differently made datasets).
 """
 
 from __future__ import annotations
 
-__all__ = ["alignment", "polymnist"]
+__all__ = ["alignment", "polymnist", "suite"]
 
 
 def __getattr__(name: str):

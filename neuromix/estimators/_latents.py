@@ -134,7 +134,7 @@ class _LatentsMixin:
         attrs = {
             "method": self.method,
             "subject_dim": self.subject_dim,
-            "beta": self.beta,
+            "beta": self.vae_.beta_,
             "description": "posterior " + ("samples" if sample else "means") + " per window",
         }
         return self._assemble(parts, sample=sample, n_draws=n_draws, seed=seed, attrs=attrs)

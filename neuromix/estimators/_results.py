@@ -157,10 +157,26 @@ class _ResultsMixin:
         )
 
     def plot_training(self, **kwargs):
-        """Training and held-out loss per epoch. Returns the matplotlib Figure."""
+        """Training and validation loss per epoch, and the validation criterion, with the
+        epoch early stopping kept (:func:`neuromix.plotting.plot_training`). Returns the
+        matplotlib Figure."""
         from neuromix.plotting.training import plot_training
 
+        kwargs.setdefault("best_epoch", self.vae_.best_epoch_)
         return plot_training(self.history_, **kwargs)
+
+    def plot_beta_selection(self, **kwargs):
+        """How ``beta="auto"`` chose: the validation criterion of every beta of the grid
+        (:func:`neuromix.plotting.plot_beta_selection`). Returns the matplotlib Figure."""
+        from neuromix.plotting.selection import plot_beta_selection
+
+        self._check_fitted()
+        if self.vae_.beta_selection_ is None:
+            raise ValueError(
+                f"this model was fitted with a fixed beta ({self.beta!r}); "
+                "plot_beta_selection needs beta='auto' or a list of betas"
+            )
+        return plot_beta_selection(self.vae_.beta_selection_, **kwargs)
 
     def to_nwb(self, paths=None, *, out_dir=None, overwrite: bool = False):
         """Write each subject's latents into its NWB file.
@@ -180,7 +196,7 @@ class _ResultsMixin:
             paths,
             subject_dim=self.subject_dim,
             method=self.method,
-            beta=self.beta,
+            beta=self.vae_.beta_,
             window=self.window,
             bin_size=self.bin_size,
             step=self.step,

@@ -47,6 +47,7 @@ class _StateMixin:
                 "labels": labels,
                 "attrs": {k: _jsonable(v) for k, v in c.attrs.items()},
                 "test": self.test_[s].tolist(),
+                "validation": self.validation_[s].tolist(),
                 "start": self.starts_[s],
                 "stop": self.stops_[s],
                 "dtype": str(c.dtype),
@@ -74,6 +75,7 @@ class _StateMixin:
         model.vae_ = MultimodalVAE._from_state(config["vae"], vae_tensors, device=device)
         model.subjects_ = tuple(config["order"])
         model.counts_, model.test_, model.starts_, model.stops_ = {}, {}, {}, {}
+        model.validation_ = {}
         for m, s in enumerate(model.subjects_):
             info = config["subjects"][s]
             coords = {"trial": info["trial"], "unit": info["unit"], "time": info["time"]}
@@ -85,6 +87,10 @@ class _StateMixin:
                 attrs=info["attrs"],
             )
             model.test_[s] = np.array(info["test"], dtype=bool)
+            # files of neuromix 0.1 have no validation trials
+            model.validation_[s] = np.array(
+                info.get("validation", [False] * len(info["test"])), dtype=bool
+            )
             model.starts_[s], model.stops_[s] = info["start"], info["stop"]
         model.pairs_ = {k: pd.DataFrame(v) for k, v in config["pairs"].items()}
         model.sources_ = dict(config["sources"])

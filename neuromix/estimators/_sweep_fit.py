@@ -10,6 +10,7 @@ import pandas as pd
 
 from neuromix._validation import check_batch_size
 from neuromix.estimators.neural import NeuralModel
+from neuromix.models.architectures import MLP_ARCHITECTURES
 from neuromix.training.ensemble import Member, train_ensemble
 from neuromix.training.loop import training_generator
 
@@ -42,7 +43,7 @@ def _prepare(cls, data, params: dict):
     else:
         vae = model
         sampler, validation = model._samplers(data)
-    others = {s: a for s, a in vae.architectures_.items() if a != "mlp"}
+    others = {s: a for s, a in vae.architectures_.items() if a not in MLP_ARCHITECTURES}
     if others:
         s, a = next(iter(others.items()))
         raise ValueError(

@@ -246,7 +246,7 @@ class _VAEInference:
         total, n = 0.0, 0
         self.module_.eval()
         for xs, mask in sampler.batches(4096, shuffle=False):
-            out = self.module_.loss(xs, mask, beta=float(self.beta), epoch=epoch, generator=gen)
+            out = self.module_.loss(xs, mask, beta=float(self.beta_), epoch=epoch, generator=gen)
             total += float(out["loss"]) * xs[0].shape[0]
             n += xs[0].shape[0]
         return -total / n

@@ -6,7 +6,9 @@ A mixin of the estimator, split from :mod:`neuromix.estimators.vae` for size.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import xarray as xr
 
 __all__: list[str] = []
 
@@ -32,6 +34,11 @@ class _VAEStateMixin:
             "shapes": {s: list(v) for s, v in self.shapes_.items()},
             "history": self.history_.to_dict("records"),
             "n_samples": int(self.n_samples_),
+            "beta": float(self.beta_),
+            "best_epoch": self.best_epoch_,
+            "beta_selection": (
+                None if self.beta_selection_ is None else _plain(self.beta_selection_.to_dict())
+            ),
         }
         tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
         return config, tensors
@@ -50,4 +57,22 @@ class _VAEStateMixin:
         est.module_.eval()
         est.history_ = pd.DataFrame(config["history"])
         est.n_samples_ = config["n_samples"]
+        # files of neuromix 0.1 (before beta selection and early stopping) have neither
+        est.beta_ = float(config.get("beta", params["beta"]))
+        est.best_epoch_ = config.get("best_epoch")
+        selection = config.get("beta_selection")
+        est.beta_selection_ = None if selection is None else xr.Dataset.from_dict(selection)
         return est
+
+
+def _plain(value):
+    """JSON-able copy of nested dicts and lists of numpy values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

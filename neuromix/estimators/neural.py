@@ -41,6 +41,7 @@ from neuromix.estimators._results import _ResultsMixin
 from neuromix.estimators._state import _StateMixin
 from neuromix.estimators.vae import MultimodalVAE
 from neuromix.io.persistence import register_model_class
+from neuromix.models.architectures import MLP_ARCHITECTURES
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available
 from neuromix.models.vae import PRECISIONS, RATE_SCALES
@@ -171,8 +172,10 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         "window": Interval(float, 0.0, low_open=True),
         "step": Interval(float, 0.0, low_open=True),
         "pairing": Options(("min", "resample")),
+        "architecture": Options(tuple(sorted(MLP_ARCHITECTURES))),
         "missing": Options(("raise", "drop")),
         "test_size": Interval(float, 0.0, 0.9, low_open=True),
+        "validation_size": Interval(float, 0.0, 0.5),
         "rate_scale": Options(RATE_SCALES),
         "precision": Options(PRECISIONS),
     }
@@ -192,11 +195,13 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         pairing="resample",
         missing="raise",
         test_size=0.2,
+        validation_size=0.2,
         latent_dim=2,
         beta=10.0,
         rate_scale="one",
         likelihood="poisson",
         method_params=None,
+        architecture="mlp",
         hidden=(256, 256),
         reweight=None,
         epochs=100,
@@ -209,6 +214,8 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         checkpoint=None,
         checkpoint_every=1,
         precision="fp32",
+        patience=None,
+        criterion="cross",
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -222,11 +229,13 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.pairing = pairing
         self.missing = missing
         self.test_size = test_size
+        self.validation_size = validation_size
         self.latent_dim = latent_dim
         self.beta = beta
         self.rate_scale = rate_scale
         self.likelihood = likelihood
         self.method_params = method_params
+        self.architecture = architecture
         self.hidden = hidden
         self.reweight = reweight
         self.epochs = epochs
@@ -239,6 +248,8 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.precision = precision
+        self.patience = patience
+        self.criterion = criterion
 
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):
@@ -297,6 +308,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             )
             for s in subjects
         }
+        validation = {s: self._validation_split(trials[s], test[s], s) for s in subjects}
         starts = self._per_subject(
             self.start,
             subjects,
@@ -324,13 +336,17 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
         self.test_ = test
+        self.validation_ = validation
         self.starts_, self.stops_ = starts, stops
         self.n_windows_ = next(iter(windows.values()))
         self._lag = round(self.window / self.bin_size)
         self._step = round(self.step / self.bin_size)
         self.pairs_ = {
-            "train": self._pair(False, rng=self._pairing_rng(0)),
-            "test": self._pair(True, rng=None, rule="min"),
+            "train": self._pair("train", rng=self._pairing_rng(0)),
+            "validation": self._pair(
+                "validation", rng=np.random.default_rng([int(self.seed), 11]), rule="resample"
+            ),
+            "test": self._pair("test", rng=None, rule="min"),
         }
         shapes = {s: (counts[s].sizes["unit"] * self._lag,) for s in subjects}
         vae._build(subjects, shapes)
@@ -339,25 +355,49 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         if self.pairing == "resample":
 
             def pairs_for_epoch(epoch):
-                return self._positions(self._pair(False, rng=self._pairing_rng(epoch)))
+                return self._positions(self._pair("train", rng=self._pairing_rng(epoch)))
 
             train_pairs = pairs_for_epoch
         else:
             train_pairs = self._positions(self.pairs_["train"])
         sampler = self._sampler(train_pairs)
         validation = (
-            self._sampler(self._positions(self.pairs_["test"]))
-            if len(self.pairs_["test"])
+            self._sampler(self._positions(self.pairs_["validation"]))
+            if len(self.pairs_["validation"])
             else None
         )
         return vae, sampler, validation
+
+    def _validation_split(self, trials, test, subject) -> np.ndarray:
+        """The validation trials (along ``trials``): ``validation_size`` of the subject's
+        training trials, stratified by the label; never a test trial."""
+        mask = np.zeros(len(trials), dtype=bool)
+        if self.validation_size == 0:
+            return mask
+        train = np.flatnonzero(~test)
+        try:
+            chosen = split_trials(
+                trials.iloc[train],
+                test_size=self.validation_size,
+                stratify=self.label,
+                seed=int(self.seed) + 1,
+                subject=subject,
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{error}; validation_size={self.validation_size} of the "
+                f"{len(train)} training trials: pass validation_size=0 to train without "
+                "validation trials (no early stopping, no beta='auto')"
+            ) from None
+        mask[train[chosen]] = True
+        return mask
 
     def _make_vae(self) -> MultimodalVAE:
         """The array-level model: every MultimodalVAE parameter this model also has, as
         set here (:data:`_VAE_PARAMS`), on MLP encoders and with no validation split of
         its own (``test_size`` holds out trials)."""
         shared = {name: getattr(self, name) for name in _VAE_PARAMS}
-        return MultimodalVAE(**shared, architecture="mlp", validation_fraction=0.0)
+        return MultimodalVAE(**shared, validation_fraction=0.0)
 
     def _check_conditions(self, trials):
         return _keep_shared_conditions(trials, self.label, self.missing)
@@ -367,11 +407,18 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         so a pairing never depends on how often pairings were drawn before."""
         return np.random.default_rng([int(self.seed), 7, int(epoch)])
 
-    def _pair(self, held_out: bool, *, rng, rule=None) -> pd.DataFrame:
+    def _part(self, s: str, part: str) -> np.ndarray:
+        """Subject s's trials (along ``counts_[s].trial``) of ``part``: "train" (the
+        trials the networks are trained on), "validation" or "test"."""
+        test = self.test_[s]
+        validation = getattr(self, "validation_", {}).get(s, np.zeros_like(test))
+        return {"train": ~test & ~validation, "validation": validation, "test": test}[part]
+
+    def _pair(self, part: str, *, rng, rule=None) -> pd.DataFrame:
         conditions = {}
         for s in self.subjects_:
             c = self.counts_[s]
-            keep = self.test_[s] if held_out else ~self.test_[s]
+            keep = self._part(s, part)
             conditions[s] = pd.Series(c[self.label].values[keep], index=c["trial"].values[keep])
         if len(conditions) == 1:  # one subject (independent VAE): every trial is a tuple
             ((s, series),) = conditions.items()

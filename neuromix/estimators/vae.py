@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from neuromix._validation import (
@@ -28,12 +30,19 @@ from neuromix._validation import (
 from neuromix.estimators._vae_inference import _VAEInference
 from neuromix.estimators._vae_state import _VAEStateMixin
 from neuromix.io.persistence import register_model_class
-from neuromix.models.architectures import architectures, build_networks, resolve_architecture
+from neuromix.models.architectures import (
+    MLP_ARCHITECTURES,
+    architectures,
+    build_networks,
+    resolve_architecture,
+)
 from neuromix.models.likelihoods import Likelihood, get_likelihood
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import PRECISIONS, RATE_SCALES, MultimodalModule, resolve_precision
 from neuromix.training import checkpoint as ckpt
+from neuromix.training.early_stopping import EarlyStopping
+from neuromix.training.ensemble import Member, train_ensemble
 from neuromix.training.loop import (
     TrainingDivergedError,
     make_optimizer,
@@ -43,7 +52,25 @@ from neuromix.training.loop import (
 )
 from neuromix.training.samplers import ArraySampler
 
-__all__ = ["MultimodalVAE"]
+__all__ = ["BETA_GRID", "CRITERIA", "MultimodalVAE"]
+
+#: The betas ``beta="auto"`` chooses among (see :class:`MultimodalVAE`).
+BETA_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+#: Validation criteria: the history column each is read from (lower is better).
+CRITERIA = {"cross": "val_cross", "elbo": "val_elbo"}
+
+
+def _is_beta(value) -> bool:
+    """A non-negative number, ``"auto"``, or a non-empty list of distinct such numbers."""
+
+    def number(v):
+        return isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 and v < math.inf
+
+    if isinstance(value, str):
+        return value == "auto"
+    if isinstance(value, list | tuple):
+        return len(value) > 0 and all(number(v) for v in value) and len(set(value)) == len(value)
+    return number(value)
 
 
 def _state_at(epochs_done: int) -> str:
@@ -54,6 +81,54 @@ def _state_at(epochs_done: int) -> str:
 
 def _is_spec(value) -> bool:
     return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
+
+
+class _single:
+    """One model's view of a shared :class:`EarlyStopping` (models trained in turn)."""
+
+    def __init__(self, stopping: EarlyStopping, k: int):
+        self._stopping, self._k = stopping, k
+        self.monitor = stopping.monitor
+
+    def update(self, _k, epoch, value, module):
+        return self._stopping.update(self._k, epoch, value, module)
+
+    def done(self, _k):
+        return self._stopping.done(self._k)
+
+
+def _selection(betas, histories, stopping, chosen, seconds) -> xr.Dataset:
+    """The record of a beta selection: per beta, the criterion at its best epoch, the
+    epochs trained, and the criterion's curve over epochs."""
+    n_epochs = max(len(h) for h in histories)
+    curve = np.full((len(betas), n_epochs), np.nan)
+    columns = ("val_loss", "val_elbo", "val_cross", "val_self")
+    at_best = {c: np.full(len(betas), np.nan) for c in columns}
+    for k, history in enumerate(histories):
+        values = [r.get(stopping.monitor, np.nan) for r in history]
+        curve[k, : len(values)] = values
+        best = stopping.best_epoch[k]
+        if best is not None:
+            for c in columns:
+                at_best[c][k] = history[best].get(c, np.nan)
+    best_epoch = [-1 if e is None else int(e) for e in stopping.best_epoch]
+    return xr.Dataset(
+        {
+            "score": ("beta", np.asarray(stopping.best, dtype=float)),
+            "best_epoch": ("beta", np.asarray(best_epoch)),
+            "epochs_trained": ("beta", np.asarray([len(h) for h in histories])),
+            **{c: ("beta", v) for c, v in at_best.items()},
+            "curve": (("beta", "epoch"), curve),
+        },
+        coords={"beta": np.asarray(betas, dtype=float), "epoch": np.arange(n_epochs)},
+        attrs={
+            "criterion": stopping.monitor,
+            "chosen_beta": float(betas[chosen]),
+            "fit_seconds": float(seconds),
+            "description": "score: the validation criterion at each beta's best epoch "
+            "(lower is better); the beta of the lowest is kept",
+        },
+    )
 
 
 @register_model_class
@@ -189,7 +264,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         "method": [Options(available), Check(lambda v: isinstance(v, Method), "a Method")],
         "method_params": [Options((None,)), Check(lambda v: isinstance(v, Mapping), "a dict")],
         "latent_dim": Interval(int, 1),
-        "beta": Interval(float, 0.0),
+        "beta": Check(_is_beta, "a number >= 0, 'auto' or a list of distinct numbers >= 0"),
         "rate_scale": Options(RATE_SCALES),
         "likelihood": Check(
             lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
@@ -224,6 +299,8 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         ],
         "checkpoint_every": Interval(int, 1),
         "precision": Options(PRECISIONS),
+        "patience": [Options((None,)), Interval(int, 1)],
+        "criterion": Options(tuple(CRITERIA)),
     }
 
     def __init__(
@@ -250,6 +327,8 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         checkpoint=None,
         checkpoint_every=1,
         precision="fp32",
+        patience=None,
+        criterion="cross",
     ):
         self.method = method
         self.method_params = method_params
@@ -272,6 +351,8 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.precision = precision
+        self.patience = patience
+        self.criterion = criterion
 
     # ------------------------------------------------------------------ building
     def _per_subject(self, value, subjects, what):
@@ -315,35 +396,41 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             weights = [max(sizes) / d for d in sizes]
         else:
             weights = [float(w) for w in self._per_subject(self.reweight, subjects, "reweight")]
-        generator = torch.Generator().manual_seed(int(self.seed))
-        encoders, decoders = build_networks(
-            [shapes[s] for s in subjects],
-            likelihoods,
-            archs,
-            int(self.latent_dim),
-            hidden=tuple(self.hidden),
-            conv_width=int(self.conv_width),
-            generator=generator,
-        )
-        module = MultimodalModule(
-            encoders,
-            decoders,
-            likelihoods,
-            method,
-            int(self.latent_dim),
-            recon_weights=weights,
-            rate_scale=self.rate_scale,
-        )
         self.device_ = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, self.device_)
-        module.precision = self.precision_
         self.subjects_ = tuple(subjects)
         self.shapes_ = {s: tuple(shapes[s]) for s in subjects}
         self.method_ = method
         self.likelihoods_ = dict(zip(subjects, likelihoods, strict=True))
         self.architectures_ = dict(zip(subjects, archs, strict=True))
-        self.module_ = module.to(self.device_)
-        return module
+        self._recon_weights = weights
+        self.module_ = self._new_module(int(self.seed))
+        return self.module_
+
+    def _new_module(self, seed: int, rate_scale: str | None = None) -> MultimodalModule:
+        """An untrained module of the built shapes, its initial weights drawn from ``seed``."""
+        subjects = self.subjects_
+        likelihoods = [self.likelihoods_[s] for s in subjects]
+        encoders, decoders = build_networks(
+            [self.shapes_[s] for s in subjects],
+            likelihoods,
+            [self.architectures_[s] for s in subjects],
+            int(self.latent_dim),
+            hidden=tuple(self.hidden),
+            conv_width=int(self.conv_width),
+            generator=torch.Generator().manual_seed(int(seed)),
+        )
+        module = MultimodalModule(
+            encoders,
+            decoders,
+            likelihoods,
+            self.method_,
+            int(self.latent_dim),
+            recon_weights=self._recon_weights,
+            rate_scale=self.rate_scale if rate_scale is None else rate_scale,
+        )
+        module.precision = self.precision_
+        return module.to(self.device_)
 
     def _to_tensor(self, subject, array):
         lik = self.likelihoods_[subject]
@@ -386,6 +473,27 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         )
         return train_sampler, val_sampler
 
+    def _betas(self) -> tuple[float, ...] | None:
+        """The betas to choose among (``"auto"``: :data:`BETA_GRID`), or None for one."""
+        if isinstance(self.beta, str):
+            return BETA_GRID
+        if isinstance(self.beta, list | tuple):
+            return tuple(float(b) for b in self.beta)
+        return None
+
+    def _stopping(self, n_models: int) -> EarlyStopping | None:
+        """Early stopping on the validation criterion, or None (``patience=None``)."""
+        if self.patience is None:
+            return None
+        return EarlyStopping(n_models, patience=int(self.patience), monitor=self._monitor())
+
+    def _monitor(self) -> str:
+        """The history column of the validation criterion: ``val_cross`` needs two
+        subjects; with one, the ELBO is the criterion."""
+        if self.criterion == "cross" and len(self.subjects_) < 2:
+            return CRITERIA["elbo"]
+        return CRITERIA[self.criterion]
+
     def _fit_sampler(self, sampler, validation=None, callback=None, *, owner=None):
         """Train the built module on any sampler (the recordings API uses windows).
 
@@ -394,10 +502,23 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
         """
         check_batch_size(int(self.batch_size), len(sampler))
+        betas = self._betas()
+        if (betas is not None or self.patience is not None) and validation is None:
+            what = "beta='auto' (or a list)" if betas is not None else "patience"
+            raise ValueError(
+                f"{what} needs validation samples, and there are none: raise "
+                "validation_fraction (MultimodalVAE) or validation_size (neuromix.fit), or "
+                "pass a fixed beta and patience=None"
+            )
+        if betas is not None:
+            return self._fit_candidates(sampler, validation, betas)
+        self.beta_ = float(self.beta)
+        self.beta_selection_ = None
         module = self.module_
         epochs = int(self.epochs)
         generator = training_generator(self.seed)
         optimizer = make_optimizer(module.parameters(), float(self.lr))
+        stopping = self._stopping(1)
         path = None if self.checkpoint is None else Path(self.checkpoint)
         every = int(self.checkpoint_every)
         ident = ckpt.identity(
@@ -409,15 +530,21 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         )
         history, written = [], None
         if path is not None and path.exists():
-            history = ckpt.restore(path, ident, module, optimizer, generator, epochs=epochs)
+            history, best = ckpt.restore(
+                path, ident, module, optimizer, generator, epochs=epochs, with_best=True
+            )
             written = len(history)
+            if stopping is not None:
+                stopping.resume(0, history, best)
         start = len(history)
-        last = ckpt.capture(module, optimizer, generator, history)
+        if stopping is not None and stopping.done(0):
+            start = epochs  # a checkpoint of a fit that had stopped: nothing to train
+        last = ckpt.capture(module, optimizer, generator, history, stopping)
 
         def end_of_epoch(record):
             nonlocal last, written
             history.append(record)
-            last = ckpt.capture(module, optimizer, generator, history)
+            last = ckpt.capture(module, optimizer, generator, history, stopping)
             if path is not None and last.epoch % every == 0:
                 ckpt.write(path, last, ident)
                 written = last.epoch
@@ -428,7 +555,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             train(
                 module,
                 sampler,
-                epochs=epochs - start,
+                epochs=max(epochs - start, 0),
                 batch_size=int(self.batch_size),
                 lr=float(self.lr),
                 beta=float(self.beta),
@@ -437,9 +564,10 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 progress=bool(self.progress),
                 callback=end_of_epoch,
                 optimizer=optimizer,
-                start_epoch=start,
+                start_epoch=len(history),
                 clip_grad=None if self.clip_grad is None else float(self.clip_grad),
                 subjects=self.subjects_,
+                stopping=stopping,
             )
         except KeyboardInterrupt:
             module.load_state_dict(last.module)
@@ -448,9 +576,13 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 if written != last.epoch:
                     ckpt.write(path, last, ident)
                 saved = f"; {path} holds it: fit again with the same checkpoint to resume"
+            kept = _state_at(last.epoch)
+            if stopping is not None and stopping.state(0) is not None:
+                stopping.restore([module])
+                kept = f"the weights of epoch {stopping.best_epoch[0]}, the best so far"
             warnings.warn(
                 f"fit interrupted (KeyboardInterrupt) at epoch {last.epoch}: the model "
-                f"holds {_state_at(last.epoch)} (history_ has {last.epoch} "
+                f"holds {kept} (history_ has {last.epoch} "
                 f"epoch{'' if last.epoch == 1 else 's'}){saved}",
                 stacklevel=3,
             )
@@ -467,8 +599,95 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             ) from None
         if path is not None and written != last.epoch:
             ckpt.write(path, last, ident)
+        if stopping is not None:
+            stopping.restore([module])
         self.history_ = pd.DataFrame(last.history)
+        self.best_epoch_ = None if stopping is None else stopping.best_epoch[0]
         self.n_samples_ = len(sampler)
+        return self
+
+    def _fit_candidates(self, sampler, validation, betas):
+        """``beta="auto"`` or a list: one model per beta, trained together (one ensemble
+        when every subject has an MLP, else in turn), each stopped at its best epoch on
+        the validation criterion; the best of them is kept (see ``beta``)."""
+        if self.checkpoint is not None:
+            raise ValueError(
+                f"checkpoint: a fit that chooses beta (beta={self.beta!r}) is trained as one "
+                "ensemble and cannot be resumed from a checkpoint; pass a fixed beta to use "
+                "checkpoint"
+            )
+        modules = [self._new_module(int(self.seed)) for _ in betas]
+        stopping = self._stopping(len(betas)) or EarlyStopping(
+            len(betas), patience=None, monitor=self._monitor()
+        )
+        members = [
+            Member(
+                module=module,
+                sampler=sampler,
+                generator=training_generator(self.seed),
+                beta=beta,
+                validation=validation,
+                clip_grad=None if self.clip_grad is None else float(self.clip_grad),
+                name=f"beta={beta:g}",
+                subjects=self.subjects_,
+            )
+            for module, beta in zip(modules, betas, strict=True)
+        ]
+        start = time.perf_counter()
+        try:
+            if all(a in MLP_ARCHITECTURES for a in self.architectures_.values()):
+                histories, _ = train_ensemble(
+                    members,
+                    epochs=int(self.epochs),
+                    batch_size=int(self.batch_size),
+                    lr=float(self.lr),
+                    progress=bool(self.progress),
+                    description=f"beta in {list(betas)}",
+                    stopping=stopping,
+                )
+            else:
+                histories = [
+                    train(
+                        m.module,
+                        sampler,
+                        epochs=int(self.epochs),
+                        batch_size=int(self.batch_size),
+                        lr=float(self.lr),
+                        beta=m.beta,
+                        generator=m.generator,
+                        validation=validation,
+                        progress=bool(self.progress),
+                        clip_grad=m.clip_grad,
+                        subjects=self.subjects_,
+                        stopping=_single(stopping, k),
+                    )
+                    for k, m in enumerate(members)
+                ]
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                "fit interrupted while choosing beta: no model was kept (pass a fixed beta to "
+                "keep the last completed epoch of an interrupted fit)"
+            ) from None
+        seconds = time.perf_counter() - start
+        stopping.restore(modules)
+        scores = np.array(stopping.best, dtype=float)
+        if not np.isfinite(scores).any():
+            raise TrainingDivergedError(
+                f"no beta of {list(betas)} gave a finite validation criterion "
+                f"({stopping.monitor})",
+                epoch=len(histories[0]) - 1,
+                batch=0,
+                subject=None,
+                term="loss",
+            )
+        chosen = int(np.nanargmin(np.where(np.isfinite(scores), scores, np.nan)))
+        self.module_ = modules[chosen]
+        self.beta_ = float(betas[chosen])
+        self.history_ = pd.DataFrame(histories[chosen])
+        self.best_epoch_ = stopping.best_epoch[chosen]
+        self.n_samples_ = len(sampler)
+        self.beta_selection_ = _selection(betas, histories, stopping, chosen, seconds)
+        self._candidates = modules
         return self
 
     def __sklearn_is_fitted__(self):

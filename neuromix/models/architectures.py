@@ -5,12 +5,15 @@ Architectures are chosen by name per subject, from the registry :data:`ARCHITECT
 ``@ARCHITECTURES.register``):
 
 ``"mlp"``
-    The paper's spike network (DESIGN.md section 1). Encoder ``Linear(D, h1)-LReLU-
-    Linear(h1, h2)-LReLU-Linear(h2, latent)-LReLU`` then a ``Linear(latent, 2 latent)``
-    head for mean and log-variance; decoder ``Linear(latent, h2)-LReLU-Linear(h2, h1)-
-    LReLU-Linear(h1, D)``, with h1 = h2 = D by default (``hidden=(1.0, 1.0)``: floats are
-    multiples of D, ints are absolute widths). All MLP subjects share one
+    Per-subject MLPs: encoder ``Linear(D, h1)-LReLU-Linear(h1, h2)-LReLU-Linear(h2,
+    2 latent)`` (mean and log-variance), decoder ``Linear(latent, h2)-LReLU-Linear(h2,
+    h1)-LReLU-Linear(h1, D)``, with h1 = h2 = D by default (``hidden=(1.0, 1.0)``:
+    floats are multiples of D, ints are absolute widths). All MLP subjects share one
     :class:`~neuromix.models.networks.BatchedMLP`.
+``"paper-mlp"``
+    The paper's spike network (DESIGN.md section 1): as ``"mlp"``, but the encoder's
+    last hidden layer is ``Linear(h2, latent)-LReLU``, read by a ``Linear(latent,
+    2 latent)`` head.
 ``"image"``
     ResNet-style conv pair for 3 x 28 x 28 images.
 ``"text"``
@@ -43,6 +46,7 @@ from neuromix.models.networks import (
 
 __all__ = [
     "ARCHITECTURES",
+    "MLP_ARCHITECTURES",
     "Architecture",
     "SubjectStack",
     "architectures",
@@ -62,7 +66,7 @@ def architectures() -> tuple[str, ...]:
     Examples
     --------
     >>> architectures()
-    ('auto', 'mlp', 'image', 'conv', 'text')
+    ('auto', 'mlp', 'paper-mlp', 'image', 'conv', 'text')
     """
     return ("auto", *ARCHITECTURES.available())
 
@@ -101,22 +105,48 @@ class Architecture:
 
 @ARCHITECTURES.register
 class MLP(Architecture):
-    """The paper's spike network; all MLP subjects share one batched module."""
+    """Per-subject MLPs whose mean and log-variance heads read the last hidden layer;
+    all MLP subjects share one batched module.
+
+    Encoder ``Linear(D, h1)-LReLU-Linear(h1, h2)-LReLU-Linear(h2, 2 latent)``, decoder
+    ``Linear(latent, h2)-LReLU-Linear(h2, h1)-LReLU-Linear(h1, D)``. It differs from the
+    paper's network (:class:`PaperMLP`) by the encoder's latent-wide layer and its
+    activation, which it does not have: there, with a 2-D latent, the mean and the
+    log-variance are linear maps of a 2-vector whose negative half LeakyReLU(0.01)
+    squashes a hundredfold, a fold in the latent space that let subjects settle in mirror
+    image unless beta was large (docs/results/suite.md).
+    """
 
     name = "mlp"
     batched = True
+    #: Whether the encoder has the paper's latent-wide layer (and its activation)
+    #: before the heads.
+    bottleneck: ClassVar[bool] = False
 
     def build(self, shapes, param_shapes, likelihoods, latent_dim, **options):
         enc_sizes, dec_sizes = [], []
         for shape, param_shape in zip(shapes, param_shapes, strict=True):
             d_in = math.prod(shape)
             widths = _hidden_widths(options["hidden"], d_in)
-            enc_sizes.append([d_in, *widths, latent_dim, 2 * latent_dim])
+            neck = [latent_dim] if self.bottleneck else []
+            enc_sizes.append([d_in, *widths, *neck, 2 * latent_dim])
             dec_sizes.append([latent_dim, *widths[::-1], math.prod(param_shape)])
-        # The paper's encoder has an activation after the latent-sized layer too, which
-        # the head follows: that is what BatchedMLP does with the head as its last layer.
         batched = {"max_padding": options["max_padding"], "generator": options["generator"]}
         return BatchedMLP(enc_sizes, **batched), BatchedMLP(dec_sizes, **batched)
+
+
+@ARCHITECTURES.register
+class PaperMLP(MLP):
+    """The paper's spike network (DESIGN.md section 1): the encoder has a latent-wide
+    layer and its activation, which the mean and log-variance head then reads
+    (``...-Linear(h2, latent)-LReLU-Linear(latent, 2 latent)``)."""
+
+    name = "paper-mlp"
+    bottleneck = True
+
+
+#: The batched MLP families: the ones a sweep or a beta selection trains as one ensemble.
+MLP_ARCHITECTURES = frozenset({MLP.name, PaperMLP.name})
 
 
 def _is_image(shape: tuple[int, ...]) -> bool:

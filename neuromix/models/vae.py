@@ -261,6 +261,31 @@ class MultimodalModule(nn.Module):
         used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
         return plan, [z_in[m] if used[m] else None for m in range(self.n_subjects)]
 
+    def cross_inputs(self, mu: Tensor) -> list[Tensor]:
+        """Decoder inputs of :meth:`cross_nll`: for every subject k, the latent means of
+        every subject m, ``(subject * batch, latent)``, source-subject-major."""
+        z = mu.transpose(0, 1).reshape(-1, mu.shape[-1])
+        return [z] * self.n_subjects
+
+    def cross_nll(self, xs: Sequence[Tensor], params: Sequence[Tensor]) -> Tensor:
+        """Every subject's activity predicted from every subject's latent mean.
+
+        ``params[k]`` are subject k's decoder outputs on :meth:`cross_inputs` (the means
+        of subjects 0..M-1, each ``batch`` rows). Returns the ``(M, M)`` matrix whose entry
+        (m, k) is the sum over the batch of -log p_k(x_k | z = mu_m(x_m)): row m is the
+        source subject, column k the predicted one (the diagonal is each subject's own
+        reconstruction from its mean). Reconstruction weights are not applied.
+        """
+        m_subjects = self.n_subjects
+        out = []
+        for k in range(m_subjects):
+            x = xs[k]
+            batch = x.shape[0]
+            x = x.unsqueeze(0).expand(m_subjects, *x.shape).reshape(-1, *x.shape[1:])
+            nll = self.likelihoods[k].nll(params[k], x)
+            out.append(nll.view(m_subjects, batch).sum(dim=1))
+        return torch.stack(out, dim=1)
+
     def objective(
         self,
         xs: Sequence[Tensor],

@@ -9,12 +9,14 @@ from neuromix.plotting.decoding import plot_decoding, plot_tradeoff
 from neuromix.plotting.embeddings import plot_embeddings
 from neuromix.plotting.onset import plot_response_onset
 from neuromix.plotting.psth import generated_windows, plot_psth, window_psth
+from neuromix.plotting.selection import plot_beta_selection
 from neuromix.plotting.training import plot_training
 from neuromix.plotting.trajectories import condition_trajectories, plot_trajectories
 
 __all__ = [
     "condition_trajectories",
     "generated_windows",
+    "plot_beta_selection",
     "plot_decoding",
     "plot_embeddings",
     "plot_psth",

@@ -13,8 +13,12 @@ from neuromix.plotting._axes import axes_list
 __all__ = ["plot_training"]
 
 #: Panels of the figure: the columns drawn in each (held-out columns are ``val_<name>``).
-PANELS = (("loss",), ("recon", "rate"))
-_TITLES = ("loss", "reconstruction and rate")
+PANELS = (("loss",), ("recon", "rate"), ("cross", "self"))
+_TITLES = (
+    "loss",
+    "reconstruction and rate",
+    "prediction from latent means",
+)
 #: ``log=None`` uses a log scale when a panel's positive values span more than this factor.
 AUTO_LOG_RATIO = 20.0
 
@@ -49,24 +53,30 @@ def plot_training(
     ax=None,
     log: bool | None = None,
     figsize: tuple[float, float] | None = None,
+    best_epoch: int | None = None,
 ):
-    """Loss per epoch on training and held-out data, and its reconstruction and rate terms.
+    """Loss per epoch on training and validation data, its reconstruction and rate
+    terms, and the cross-subject prediction of the validation data.
 
     Parameters
     ----------
     history : pandas.DataFrame
         One row per epoch with columns ``epoch`` and ``loss``, and optionally
-        ``recon``, ``rate``, their held-out counterparts ``val_loss``, ``val_recon``,
-        ``val_rate`` (drawn dashed), and ``alpha`` (drawn on a right axis of the loss
-        panel when it changes), as in :attr:`neuromix.NeuralModel.history_`.
-    ax : matplotlib Axes or sequence of two Axes, optional
-        Where to draw: one Axes gets only the loss panel; two get the loss panel and the
-        reconstruction/rate panel. Default: a new figure with both.
+        ``recon``, ``rate``, their validation counterparts ``val_loss``, ``val_recon``,
+        ``val_rate`` (drawn dashed), ``val_cross`` and ``val_self`` (each subject's
+        validation activity predicted from another subject's latent mean, and from its
+        own: a third panel), and ``alpha`` (drawn on a right axis of the loss panel when
+        it changes), as in :attr:`neuromix.NeuralModel.history_`.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Where to draw: one Axes gets only the loss panel; a sequence gets the panels in
+        order (as many as it holds). Default: a new figure with every panel.
     log : bool, optional
         Logarithmic y axes (symmetric-log for a panel with values <= 0). Default: a log
         axis for a panel whose positive values span more than a factor of 20.
     figsize : (float, float), optional
         Size of a new figure.
+    best_epoch : int, optional
+        The epoch whose weights early stopping kept, marked on every panel.
 
     Returns
     -------
@@ -94,14 +104,18 @@ def plot_training(
         raise ValueError("history has no rows (no epoch was trained)")
     check_params({"log": log}, {"log": Options((None, True, False))})
 
-    panels = [cols for cols in PANELS if any(c in history.columns for c in cols)]
+    panels = [
+        cols
+        for cols in PANELS
+        if any(c in history.columns or f"val_{c}" in history.columns for c in cols)
+    ]
     fig, axes = _axes(ax, len(panels), figsize)
     epoch = history["epoch"].to_numpy()
     marker = "o" if len(history) <= 30 else None
     for i, (ax_, columns) in enumerate(zip(axes, panels, strict=False)):
         drawn = []
         for j, name in enumerate(columns):
-            for column, style, suffix in ((name, "-", ""), (f"val_{name}", "--", " (held-out)")):
+            for column, style, suffix in ((name, "-", ""), (f"val_{name}", "--", " (validation)")):
                 if column not in history.columns:
                     continue
                 values = pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
@@ -117,6 +131,10 @@ def plot_training(
                 )
                 drawn.append(values)
         ax_.set_yscale(_scale(np.concatenate(drawn), log))
+        if best_epoch is not None:
+            ax_.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1)
+            if i == 0:
+                ax_.plot([], [], ":", color="0.3", label=f"kept: epoch {best_epoch}")
         ax_.set_title(_TITLES[PANELS.index(columns)])
         ax_.set_xlabel("epoch")
         ax_.xaxis.set_major_locator(MaxNLocator(integer=True))

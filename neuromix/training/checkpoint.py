@@ -14,7 +14,8 @@ half-written one) holding
     ``module.<name>``: the module's state_dict; ``optimizer.<i>.<name>``: the
     optimiser state of parameter i (Adam's ``step``, ``exp_avg``, ``exp_avg_sq``);
     ``generator``: the state of the torch generator that shuffles the batches and
-    draws the latent samples.
+    draws the latent samples; ``best.<name>``: with early stopping, the weights of the
+    best epoch so far.
 
 The resampled pairings of :class:`~neuromix.NeuralModel` are a function of (seed,
 epoch) only, and the validation split of :class:`~neuromix.MultimodalVAE` of the seed,
@@ -52,10 +53,13 @@ class TrainingState:
     optimizer: dict
     generator: Tensor
     history: list[dict] = field(default_factory=list)
+    best: dict[str, Tensor] | None = None
 
 
-def capture(module, optimizer, generator, history) -> TrainingState:
-    """Clone the module's and the optimiser's state, and the generator's, now."""
+def capture(module, optimizer, generator, history, stopping=None) -> TrainingState:
+    """Clone the module's and the optimiser's state, and the generator's, now; with an
+    :class:`~neuromix.training.early_stopping.EarlyStopping` of the model, also its best
+    weights so far (kept, not cloned: they are replaced, never changed in place)."""
     opt = optimizer.state_dict()
     state = {
         i: {k: v.detach().clone() if isinstance(v, Tensor) else v for k, v in s.items()}
@@ -67,6 +71,7 @@ def capture(module, optimizer, generator, history) -> TrainingState:
         optimizer={"state": state, "param_groups": copy.deepcopy(opt["param_groups"])},
         generator=generator.get_state(),
         history=list(history),
+        best=None if stopping is None else stopping.state(0),
     )
 
 
@@ -95,6 +100,8 @@ def write(path, state: TrainingState, ident: dict) -> Path:
         values[str(i)] = {k: v for k, v in s.items() if not isinstance(v, Tensor)}
         tensors.update({f"optimizer.{i}.{k}": s[k] for k in names[str(i)]})
     tensors["generator"] = state.generator
+    if state.best is not None:
+        tensors.update({f"best.{k}": v for k, v in state.best.items()})
     config = {
         **ident,
         "torch_version": torch.__version__,
@@ -135,13 +142,16 @@ def _differences(saved: dict, ident: dict) -> list[str]:
     return diffs
 
 
-def restore(path, ident: dict, module, optimizer, generator, *, epochs: int) -> list[dict]:
+def restore(
+    path, ident: dict, module, optimizer, generator, *, epochs: int, with_best: bool = False
+):
     """Load the checkpoint ``path`` into ``module``, ``optimizer`` and ``generator``.
 
     Checks first that it was written by a fit with the same class, parameters (but
     those in :data:`FREE_PARAMS`), subjects, sample shapes and sample counts, and that
     it has not gone past ``epochs``; raises ValueError naming every difference. Returns
-    the history of the completed epochs (their number is the epoch to train next).
+    the history of the completed epochs (their number is the epoch to train next), and
+    with ``with_best`` also the best weights an early-stopped fit had kept (or None).
     """
     config, tensors = read_checkpoint(path)
     diffs = _differences(config, ident)
@@ -175,4 +185,9 @@ def restore(path, ident: dict, module, optimizer, generator, *, epochs: int) -> 
         {"state": state, "param_groups": optimizer.state_dict()["param_groups"]}
     )
     generator.set_state(tensors["generator"])
-    return list(config["history"])
+    history = list(config["history"])
+    if not with_best:
+        return history
+    prefix = "best."
+    best = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    return history, best or None

@@ -43,7 +43,13 @@ from torch import Tensor, nn
 from neuromix.models.architectures import SubjectStack
 from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP, affine
 from neuromix.models.vae import MultimodalModule
-from neuromix.training.loop import TrainingDivergedError, _raise_diverged, make_optimizer
+from neuromix.training.early_stopping import EarlyStopping
+from neuromix.training.loop import (
+    TrainingDivergedError,
+    _raise_diverged,
+    cross_metrics,
+    make_optimizer,
+)
 
 __all__ = ["Ensemble", "Member", "train_ensemble"]
 
@@ -263,10 +269,17 @@ class Ensemble(nn.Module):
             for row in outs
         ]
 
-    def losses(self, batches, *, betas, epoch, generators) -> list[dict | None]:
-        """Every model's :meth:`MultimodalModule.loss` of its batch (None: no batch)."""
+    def losses(
+        self, batches, *, betas, epoch, generators, cross: bool = False
+    ) -> list[dict | None]:
+        """Every model's :meth:`MultimodalModule.loss` of its batch (None: no batch).
+
+        With ``cross`` (held-out batches holding every subject), each result also has
+        ``cross``: the model's :meth:`MultimodalModule.cross_nll` matrix of the batch.
+        """
         encoded = self._run("encoders", [None if b is None else b[0] for b in batches])
         plans, inputs = [None] * self.n_models, [None] * self.n_models
+        means = [None] * self.n_models
         for k, (module, batch) in enumerate(zip(self.members, batches, strict=True)):
             if batch is None:
                 continue
@@ -275,13 +288,24 @@ class Ensemble(nn.Module):
             plans[k], inputs[k] = module.decoder_inputs(
                 mu, logvar, mask, epoch=epoch, generator=generators[k]
             )
+            means[k] = mu
         decoded = self._run("decoders", inputs)
-        return [
+        outs = [
             None
             if batch is None
             else module.objective(batch[0], plans[k], decoded[k], beta=betas[k])
             for k, (module, batch) in enumerate(zip(self.members, batches, strict=True))
         ]
+        if cross:
+            cross_in = [
+                None if mu is None else module.cross_inputs(mu)
+                for module, mu in zip(self.members, means, strict=True)
+            ]
+            params = self._run("decoders", cross_in)
+            for k, module in enumerate(self.members):
+                if outs[k] is not None:
+                    outs[k]["cross"] = module.cross_nll(batches[k][0], params[k])
+        return outs
 
     def _by_model(self) -> list[Tensor]:
         """Every gradient as ``(K, ...)`` views, model k's slice at index k."""
@@ -320,6 +344,8 @@ def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimize
     ]
     totals = torch.zeros(k_models, 3, dtype=torch.float64)
     n_seen = [0] * k_models
+    cross = not training and ensemble.members[0].n_subjects > 1
+    matrices = [0.0] * k_models
     with torch.set_grad_enabled(training):
         for batch, items in enumerate(itertools.zip_longest(*iters)):
             here = [k for k in range(k_models) if items[k] is not None]
@@ -330,7 +356,9 @@ def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimize
                     "others; the models of an ensemble must have as many batches per epoch"
                 )
             states = [g.get_state() for g in generators] if training else None
-            outs = ensemble.losses(items, betas=betas, epoch=epoch, generators=generators)
+            outs = ensemble.losses(
+                items, betas=betas, epoch=epoch, generators=generators, cross=cross
+            )
             terms = torch.stack(
                 [torch.stack([outs[k][n] for n in ("loss", "recon", "rate")]) for k in here]
             )
@@ -353,10 +381,18 @@ def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimize
                 n = items[k][0][0].shape[0]
                 n_seen[k] += n
                 totals[k] += stats[j, :3] * n
-    return [
-        dict(zip(("loss", "recon", "rate"), (totals[k] / max(n_seen[k], 1)).tolist(), strict=True))
-        for k in range(k_models)
-    ]
+                if cross:
+                    matrices[k] = matrices[k] + outs[k]["cross"].detach().to("cpu", torch.float64)
+    records = []
+    for k in range(k_models):
+        n = max(n_seen[k], 1)
+        record = dict(zip(("loss", "recon", "rate"), (totals[k] / n).tolist(), strict=True))
+        if not training:
+            record["elbo"] = record["recon"] + record["rate"]
+        if cross and n_seen[k]:
+            record.update(cross_metrics(matrices[k] / n))
+        records.append(record)
+    return records
 
 
 def _clip(ensemble: Ensemble, members, norms: Tensor) -> None:
@@ -401,12 +437,20 @@ def train_ensemble(
     lr: float,
     progress: bool = True,
     description: str | None = None,
+    stopping: EarlyStopping | None = None,
 ) -> tuple[list[list[dict]], float]:
     """Train the members' modules together, each as its separate fit would train it.
 
     Runs epochs 0 to ``epochs - 1`` of every model: a training pass (Adam at ``lr``), then
     a validation pass (batches of ``max(batch_size, 1024)``) for the models that have
     validation data, as :func:`neuromix.training.loop.train` does for one model.
+
+    With ``stopping`` (an :class:`~neuromix.training.early_stopping.EarlyStopping` of
+    the K models on a validation column; every member needs validation data), each
+    model's best epoch is tracked (its records get ``best``) and training ends once
+    every model is done (or at ``epochs``); ``stopping.restore`` then gives each model
+    the weights of its best epoch (the caller's call). A model that is done keeps
+    training beside the others until they are done too.
 
     Returns
     -------
@@ -458,6 +502,8 @@ def train_ensemble(
         raise ValueError(
             f"the models of an ensemble must have as many training batches per epoch; got {counts}"
         )
+    if stopping is not None and any(m.validation is None for m in members):
+        raise ValueError("early stopping needs validation data for every model")
     ensemble = Ensemble([m.module for m in members])
     histories: list[list[dict]] = [[] for _ in members]
     start = time.perf_counter()
@@ -484,9 +530,15 @@ def train_ensemble(
                     record.update({f"val_{n}": v for n, v in val[k].items()})
                 if hasattr(member.module.method, "alpha_at"):
                     record["alpha"] = member.module.method.alpha_at(epoch)
+                if stopping is not None:
+                    record["best"] = stopping.update(
+                        k, epoch, record[stopping.monitor], member.module
+                    )
                 record["seconds"] = seconds
                 histories[k].append(record)
             bar.set_postfix(best_loss=f"{min(h[-1]['loss'] for h in histories):.4g}")
+            if stopping is not None and stopping.all_done():
+                break
     finally:
         bar.close()
         ensemble.release()

@@ -9,9 +9,11 @@ from collections.abc import Callable, Sequence
 import torch
 
 from neuromix.models.vae import MultimodalModule
+from neuromix.training.early_stopping import EarlyStopping
 
 __all__ = [
     "TrainingDivergedError",
+    "cross_metrics",
     "make_optimizer",
     "resolve_device",
     "train",
@@ -175,13 +177,19 @@ def _epoch(
     n_seen = 0
     training = optimizer is not None
     params = [p for p in module.parameters() if p.requires_grad]
+    cross = None if training or module.n_subjects < 2 else 0.0
     module.train(training)
     with torch.set_grad_enabled(training):
         for batch, (xs, mask) in enumerate(
             sampler.batches(batch_size, shuffle=training, generator=generator, epoch=epoch)
         ):
             state = generator.get_state() if training and generator is not None else None
-            out = module.loss(xs, mask, beta=beta, epoch=epoch, generator=generator)
+            if cross is None:
+                out = module.loss(xs, mask, beta=beta, epoch=epoch, generator=generator)
+            else:
+                out, matrix = _evaluate(module, xs, mask, beta=beta, epoch=epoch,
+                                        generator=generator)  # fmt: skip
+                cross = cross + matrix.detach().to("cpu", torch.float64)
             terms = [out["loss"], out["recon"], out["rate"]]
             if training:
                 optimizer.zero_grad(set_to_none=True)
@@ -203,7 +211,47 @@ def _epoch(
             n_seen += n
             totals += stats[:3] * n
     loss, recon, rate = (totals / max(n_seen, 1)).tolist()
-    return {"loss": loss, "recon": recon, "rate": rate}
+    record = {"loss": loss, "recon": recon, "rate": rate}
+    if not training:
+        record["elbo"] = recon + rate
+    if cross is not None:
+        record.update(cross_metrics(cross / max(n_seen, 1)))
+    return record
+
+
+def _evaluate(module: MultimodalModule, xs, mask, *, beta, epoch, generator):
+    """:meth:`MultimodalModule.loss` of a held-out batch and its cross-prediction matrix
+    (:meth:`MultimodalModule.cross_nll`), from one pass of the encoders."""
+    mu, logvar, given = module.encode(xs)
+    mask = given if mask is None else mask & given
+    if not bool(mask.all()):
+        raise ValueError("held-out batches must hold every subject")
+    plan, inputs = module.decoder_inputs(mu, logvar, mask, epoch=epoch, generator=generator)
+    out = module.objective(xs, plan, module._networks(module.decoders, inputs), beta=beta)
+    params = module._networks(module.decoders, module.cross_inputs(mu))
+    return out, module.cross_nll(xs, params)
+
+
+def cross_metrics(matrix: torch.Tensor) -> dict[str, float]:
+    """The held-out criteria of a per-sample cross-prediction matrix (source m, target k).
+
+    ``cross``: the mean over ordered pairs m != k of -log p_k(x_k | mu_m(x_m)), each
+    subject's held-out activity predicted from another subject's latent mean, paired by
+    condition and window; ``self``: the mean over subjects of the diagonal, each subject
+    reconstructed from its own latent mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> cross_metrics(torch.tensor([[1.0, 4.0], [6.0, 3.0]]))
+    {'cross': 5.0, 'self': 2.0}
+    """
+    n = matrix.shape[0]
+    off = ~torch.eye(n, dtype=torch.bool)
+    return {
+        "cross": float(matrix[off].mean()) if n > 1 else float("nan"),
+        "self": float(matrix.diagonal().mean()),
+    }
 
 
 def _raise_diverged(module, xs, mask, stats, *, epoch, batch, subjects, **replay):
@@ -247,12 +295,18 @@ def train(
     start_epoch: int = 0,
     clip_grad: float | None = None,
     subjects: Sequence[str] | None = None,
+    stopping: EarlyStopping | None = None,
 ) -> list[dict]:
     """Fit ``module`` with Adam; returns the history as one dict per epoch.
 
     Each record holds ``epoch``, ``loss``, ``recon``, ``rate`` (training averages over
     the epoch), ``val_loss``, ``val_recon``, ``val_rate`` when a validation sampler is
-    given, ``alpha`` for methods with an annealed prior weight, and ``seconds``.
+    given (with ``val_cross`` and ``val_self`` of :func:`cross_metrics` for two subjects
+    or more), ``alpha`` for methods with an annealed prior weight, and ``seconds``.
+    With ``stopping`` (an :class:`~neuromix.training.early_stopping.EarlyStopping` of
+    one model, on a validation column), each record also holds ``best`` (whether the
+    epoch's weights are the best so far, kept by ``stopping``), and training ends once
+    ``stopping`` says the model is done; restoring the best weights is the caller's.
     ``clip_grad`` bounds the gradient norm of every step. Training runs the epochs
     ``start_epoch, ..., start_epoch + epochs - 1`` (the epoch number sets e.g. MMVM's
     annealed alpha and the resampled pairings), with ``optimizer`` when given (to
@@ -295,6 +349,8 @@ def train(
                 record.update({f"val_{k}": v for k, v in val.items()})
             if hasattr(module.method, "alpha_at"):
                 record["alpha"] = module.method.alpha_at(epoch)
+            if stopping is not None:
+                record["best"] = stopping.update(0, epoch, record[stopping.monitor], module)
             record["seconds"] = time.perf_counter() - t0
             history.append(record)
             bar.set_postfix(
@@ -303,6 +359,8 @@ def train(
             )
             if callback is not None:
                 callback(record)
+            if stopping is not None and stopping.done(0):
+                break
     finally:
         bar.close()
         module.train(False)

@@ -47,7 +47,7 @@ def test_registry_refuses_unknown_empty_and_duplicate_names():
 def test_the_three_registries_hold_the_built_in_parts():
     assert nm.models.available() == ("independent", "avg", "poe", "moe", "mopoe", "mmvm")
     assert likelihoods() == ("gaussian", "laplace", "poisson", "bernoulli", "categorical")
-    assert architectures() == ("auto", "mlp", "image", "conv", "text")
+    assert architectures() == ("auto", "mlp", "paper-mlp", "image", "conv", "text")
     assert ARCHITECTURES.available() == architectures()[1:]
 
 

@@ -1,0 +1,94 @@
+"""Early stopping: each model's best epoch on a validation criterion, and its weights.
+
+One :class:`EarlyStopping` follows any number of models (one fit, or the models of an
+ensemble): after every epoch it is told each model's value of the monitored validation
+column (lower is better); it keeps a copy of a model's weights whenever that value is
+the best so far, and says a model is done once ``patience`` epochs have passed without
+a better value. At the end, :meth:`restore` puts every model's best weights back.
+
+The validation columns are those of :func:`neuromix.training.loop.validation_metrics`;
+the criterion a fit monitors, and why, is documented on :class:`neuromix.NeuralModel`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+__all__ = ["EarlyStopping"]
+
+
+class EarlyStopping:
+    """Per-model best epoch, patience and best weights.
+
+    Parameters
+    ----------
+    n_models : int
+    patience : int or None
+        Epochs without a better value after which a model is done; None never stops
+        (the best epoch is still tracked and restored).
+    monitor : str
+        Name of the validation column followed (e.g. ``"val_loss"``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Linear(1, 1)
+    >>> stop = EarlyStopping(1, patience=2, monitor="val_loss")
+    >>> for epoch, value in enumerate([3.0, 2.0, 2.5, 2.2]):
+    ...     stop.update(0, epoch, value, net)
+    >>> stop.best_epoch[0], stop.done(0)
+    (1, True)
+    """
+
+    def __init__(self, n_models: int, *, patience: int | None, monitor: str):
+        self.patience = None if patience is None else int(patience)
+        self.monitor = monitor
+        self.best = [math.inf] * n_models
+        self.best_epoch: list[int | None] = [None] * n_models
+        self.wait = [0] * n_models
+        self._states: list[dict[str, Tensor] | None] = [None] * n_models
+
+    def update(self, k: int, epoch: int, value: float, module: nn.Module) -> bool:
+        """Record model k's value at ``epoch``; keep its weights when it is the best.
+        A value that is not finite is never the best; a model that is done keeps the best
+        it had (as a separate fit, which would have stopped). Returns whether it was."""
+        if self.done(k):
+            return False
+        value = float(value)
+        if math.isfinite(value) and (self.best_epoch[k] is None or value < self.best[k]):
+            self.best[k], self.best_epoch[k], self.wait[k] = value, epoch, 0
+            self._states[k] = {n: t.detach().clone() for n, t in module.state_dict().items()}
+            return True
+        self.wait[k] += 1
+        return False
+
+    def done(self, k: int) -> bool:
+        """Whether model k has waited ``patience`` epochs without a better value."""
+        return self.patience is not None and self.wait[k] >= self.patience
+
+    def all_done(self) -> bool:
+        return all(self.done(k) for k in range(len(self.best)))
+
+    def state(self, k: int) -> dict[str, Tensor] | None:
+        """Model k's best weights (None before any finite value)."""
+        return self._states[k]
+
+    def resume(self, k: int, history: Sequence[dict], state) -> None:
+        """Resume the tracking of model k from the ``history`` of its completed epochs
+        (their ``best`` flags and monitored values) and its best weights ``state``."""
+        best = [i for i, r in enumerate(history) if r.get("best")]
+        if not best or state is None:
+            return
+        self.best_epoch[k] = int(history[best[-1]]["epoch"])
+        self.best[k] = float(history[best[-1]][self.monitor])
+        self.wait[k] = len(history) - 1 - best[-1]
+        self._states[k] = state
+
+    def restore(self, modules: Sequence[nn.Module]) -> None:
+        """Load every model's best weights (models without a best keep theirs)."""
+        for k, module in enumerate(modules):
+            if self._states[k] is not None:
+                module.load_state_dict(self._states[k])

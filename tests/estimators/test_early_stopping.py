@@ -1,0 +1,187 @@
+"""Validation trials carved from the training trials, early stopping, and beta="auto"."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import neuromix as nm
+from neuromix.estimators.vae import BETA_GRID
+from neuromix.training.loop import cross_metrics
+
+FAST = {"progress": False, "batch_size": 64}
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return nm.datasets.simulate_odor_sequence(
+        seed=0, n_trials=40, n_units=6, subjects=("Barat", "Buchanan", "Stella")
+    )
+
+
+def _weights(module):
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+
+
+def test_validation_trials_are_training_trials_stratified_and_never_test(rec):
+    model = nm.fit(rec, subject_dim="rat", epochs=1, beta=1.0, **FAST)
+    for s in model.subjects_:
+        test, val = model.test_[s], model.validation_[s]
+        assert not (test & val).any()
+        train = ~test
+        assert 0.1 < val.sum() / train.sum() < 0.3  # validation_size=0.2 of training trials
+        odors = pd.Series(model.counts_[s].odor.values)
+        common = odors[train].value_counts()
+        common = set(common[common >= 5].index)  # stratified: their share is >= 1 trial
+        assert common <= set(odors[val])
+    parts = {"train": None, "validation": None, "test": None}
+    for part in parts:
+        pairs = model.pairs_[part]
+        for s in model.subjects_:
+            trials = pd.Series(model.counts_[s].trial.values)
+            chosen = trials.isin(pairs[s]).to_numpy()
+            expected = model._part(s, part)
+            assert not (chosen & ~expected).any(), (part, s)
+    # the validation pairs use every validation trial of the odors every subject has
+    # validation trials of (resampled to the largest count)
+    odors = {s: model.counts_[s].odor.values[model.validation_[s]] for s in model.subjects_}
+    shared = set.intersection(*(set(v) for v in odors.values()))
+    for s in model.subjects_:
+        ids = model.counts_[s].trial.values[model.validation_[s]]
+        keep = np.isin(odors[s], list(shared))
+        assert set(model.pairs_["validation"][s]) == set(ids[keep])
+
+
+def test_validation_size_zero_trains_on_every_training_trial(rec):
+    model = nm.fit(rec, subject_dim="rat", epochs=1, beta=1.0, validation_size=0.0, **FAST)
+    assert all(not v.any() for v in model.validation_.values())
+    assert "val_loss" not in model.vae_.history_
+
+
+def test_early_stopping_keeps_the_best_epoch_of_an_uninterrupted_fit(rec):
+    """Stopped at epoch e with its best at b, the model equals a fit of b + 1 epochs."""
+    common = dict(subject_dim="rat", beta=2.0, seed=3, **FAST)
+    stopped = nm.fit(rec, epochs=60, patience=2, **common)
+    history = stopped.history_
+    best = stopped.vae_.best_epoch_
+    column = history["val_cross"].to_numpy()
+    assert best == int(np.argmin(column))
+    assert len(history) == best + 1 + 2 or len(history) == 60  # stopped after patience
+    assert history["best"].to_numpy()[best]
+    plain = nm.fit(rec, epochs=best + 1, patience=None, **common)
+    assert torch.allclose(_weights(stopped.vae_.module_), _weights(plain.vae_.module_))
+
+
+def test_cross_matrix_is_each_subject_predicted_from_each_latent_mean():
+    """cross_nll against a loop that decodes one (source, target) pair at a time."""
+    X, _ = nm.datasets.make_multiview(n_samples=60, seed=1)
+    vae = nm.MultimodalVAE(epochs=1, progress=False, batch_size=16).fit(X)
+    module = vae.module_
+    xs = [torch.as_tensor(X[s]) for s in vae.subjects_]
+    with torch.no_grad():
+        mu, _, _ = module.encode(xs)
+        params = module.likelihood_params(mu.transpose(0, 1).reshape(-1, mu.shape[-1]))
+        matrix = module.cross_nll(xs, params)
+        for m in range(3):
+            for k in range(3):
+                out = module.likelihood_params(mu[:, m], subjects=[k])[k]
+                expected = module.likelihoods[k].nll(out, xs[k]).sum()
+                assert torch.allclose(matrix[m, k], expected, rtol=1e-5)
+    metrics = cross_metrics(matrix / 60)
+    off = ~torch.eye(3, dtype=torch.bool)
+    assert metrics["cross"] == pytest.approx(float(matrix[off].mean() / 60))
+
+
+def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
+    betas = [0.5, 4.0, 32.0]
+    model = nm.fit(rec, subject_dim="rat", beta=betas, epochs=8, patience=3, seed=1, **FAST)
+    sel = model.vae_.beta_selection_
+    assert sel["beta"].values.tolist() == betas
+    scores = sel["score"].values
+    assert model.vae_.beta_ == betas[int(np.argmin(scores))] == sel.attrs["chosen_beta"]
+    # each candidate is the separate fit at that beta (ensemble = separate fits)
+    for k, beta in enumerate(betas):
+        single = nm.fit(rec, subject_dim="rat", beta=beta, epochs=8, patience=3, seed=1, **FAST)
+        assert single.vae_.best_epoch_ == int(sel["best_epoch"].values[k])
+        assert float(single.history_["val_cross"].min()) == pytest.approx(scores[k], rel=1e-4)
+        assert torch.allclose(
+            _weights(model.vae_._candidates[k]), _weights(single.vae_.module_), atol=1e-4
+        )
+    chosen = int(np.argmin(scores))
+    assert torch.equal(_weights(model.vae_.module_), _weights(model.vae_._candidates[chosen]))
+    # stored, drawn, saved
+    fig = model.plot_beta_selection()
+    assert len(fig.axes) == 2
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_beta_selection_survives_save_and_load(rec, tmp_path):
+    model = nm.fit(rec, subject_dim="rat", beta=[1.0, 8.0], epochs=3, patience=1, **FAST)
+    path = model.save(tmp_path / "m.nmx")
+    back = nm.load(path)
+    assert back.vae_.beta_ == model.vae_.beta_
+    assert back.vae_.best_epoch_ == model.vae_.best_epoch_
+    np.testing.assert_allclose(
+        back.vae_.beta_selection_["score"].values, model.vae_.beta_selection_["score"].values
+    )
+    np.testing.assert_allclose(back.latents().values, model.latents().values)
+    assert {s: v.tolist() for s, v in back.validation_.items()} == {
+        s: v.tolist() for s, v in model.validation_.items()
+    }
+
+
+def test_default_grid_is_the_documented_one():
+    assert BETA_GRID == (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def test_plot_training_marks_the_kept_epoch(rec):
+    model = nm.fit(rec, subject_dim="rat", beta=1.0, epochs=6, patience=2, **FAST)
+    fig = model.plot_training()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "reconstruction and rate", "prediction from latent means"]
+    marks = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+    assert any(np.allclose(m.get_xdata(), model.vae_.best_epoch_) for m in marks)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"beta": "automatic"}, "beta"),
+        ({"beta": []}, "beta"),
+        ({"beta": [1.0, 1.0]}, "beta"),
+        ({"beta": -1.0}, "beta"),
+        ({"patience": 0}, "patience"),
+        ({"criterion": "accuracy"}, "criterion"),
+        ({"validation_size": 0.7}, "validation_size"),
+        ({"validation_size": 0.0, "beta": "auto"}, "validation"),
+        ({"validation_size": 0.0, "beta": 1.0, "patience": 5}, "validation"),
+        ({"beta": "auto", "checkpoint": "x.ckpt"}, "checkpoint"),
+    ],
+)
+def test_bad_selection_parameters_are_refused(rec, tmp_path, params, match):
+    if "checkpoint" in params:
+        params = {**params, "checkpoint": tmp_path / params["checkpoint"]}
+    with pytest.raises(ValueError, match=match):
+        nm.fit(rec, subject_dim="rat", epochs=1, **FAST, **params)
+
+
+def test_too_few_trials_for_a_validation_split_names_the_subject():
+    # odor C has one training trial in each subject: it cannot have a validation trial
+    rng = np.random.default_rng(0)
+    odors = ["A"] * 5 + ["B"] * 5 + ["C"] * 2
+    trials = pd.DataFrame(
+        {"start_time": np.arange(12) * 2.0, "stop_time": np.arange(12) * 2.0 + 1.0, "odor": odors}
+    )
+    rec = {
+        s: nm.from_arrays([np.sort(rng.uniform(0, 24, 200)) for _ in range(3)], trials, subject=s)
+        for s in ("R1", "R2")
+    }
+    with pytest.raises(ValueError, match=r"subject 'R1'.*validation_size=0.2 of the 9"):
+        nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.25, **FAST)
+    nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.25, validation_size=0.0, beta=1.0,
+           progress=False, batch_size=16)  # fmt: skip
