@@ -429,6 +429,32 @@ def _diverged(ensemble, members, items, stats, k, epoch, batch, states):
         raise error from None
 
 
+def _without_done(ensemble: Ensemble, optimizer, keep: list[int], lr: float):
+    """A new ensemble of the models at positions ``keep`` (the ones still training), with
+    an Adam that carries on their state: the same steps as if the others had never been
+    there (Adam is elementwise), so a model that stops early frees its share of the work.
+    """
+    old = list(ensemble.parameters())
+    state = [optimizer.state.get(p, {}) for p in old]
+    n_old = ensemble.n_models
+    ensemble.release()
+    smaller = Ensemble([ensemble.members[j] for j in keep])
+    new_optimizer = make_optimizer(smaller.parameters(), lr)
+    index = torch.as_tensor(keep)
+    for p_old, p_new, st in zip(old, smaller.parameters(), state, strict=True):
+        if not st:
+            continue
+        moved = {}
+        for name, value in st.items():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape == p_old.shape:
+                parts = value.unflatten(0, (n_old, -1))
+                moved[name] = parts.index_select(0, index.to(value.device)).flatten(0, 1).clone()
+            else:
+                moved[name] = value.clone() if torch.is_tensor(value) else value
+        new_optimizer.state[p_new] = moved
+    return smaller, new_optimizer
+
+
 def train_ensemble(
     members: Sequence[Member],
     *,
@@ -449,8 +475,9 @@ def train_ensemble(
     the K models on a validation column; every member needs validation data), each
     model's best epoch is tracked (its records get ``best``) and training ends once
     every model is done (or at ``epochs``); ``stopping.restore`` then gives each model
-    the weights of its best epoch (the caller's call). A model that is done keeps
-    training beside the others until they are done too.
+    the weights of its best epoch (the caller's call). A model that is done leaves the
+    ensemble (the others go on with their own optimiser state), so its history ends
+    where its separate fit's would.
 
     Returns
     -------
@@ -504,30 +531,33 @@ def train_ensemble(
         )
     if stopping is not None and any(m.validation is None for m in members):
         raise ValueError("early stopping needs validation data for every model")
+    active = list(range(len(members)))  # the models still training
     ensemble = Ensemble([m.module for m in members])
     histories: list[list[dict]] = [[] for _ in members]
     start = time.perf_counter()
     bar = tqdm(range(epochs), disable=not progress, unit="epoch", desc=description)
     try:
         optimizer = make_optimizer(ensemble.parameters(), float(lr))
-        validations = [m.validation for m in members]
         for epoch in bar:
             t0 = time.perf_counter()
+            here = [members[k] for k in active]
+            validations = [m.validation for m in here]
             train = _epoch(
-                ensemble, members, [m.sampler for m in members],
+                ensemble, here, [m.sampler for m in here],
                 batch_size=batch_size, epoch=epoch, optimizer=optimizer,
             )  # fmt: skip
             val = None
             if any(v is not None for v in validations):
                 val = _epoch(
-                    ensemble, members, validations,
+                    ensemble, here, validations,
                     batch_size=max(batch_size, 1024), epoch=epoch, optimizer=None,
                 )  # fmt: skip
-            seconds = (time.perf_counter() - t0) / len(members)
-            for k, member in enumerate(members):
-                record = {"epoch": epoch, **train[k]}
-                if validations[k] is not None:
-                    record.update({f"val_{n}": v for n, v in val[k].items()})
+            seconds = (time.perf_counter() - t0) / len(here)
+            for j, k in enumerate(active):
+                member = members[k]
+                record = {"epoch": epoch, **train[j]}
+                if validations[j] is not None:
+                    record.update({f"val_{n}": v for n, v in val[j].items()})
                 if hasattr(member.module.method, "alpha_at"):
                     record["alpha"] = member.module.method.alpha_at(epoch)
                 if stopping is not None:
@@ -536,9 +566,15 @@ def train_ensemble(
                     )
                 record["seconds"] = seconds
                 histories[k].append(record)
-            bar.set_postfix(best_loss=f"{min(h[-1]['loss'] for h in histories):.4g}")
-            if stopping is not None and stopping.all_done():
+            bar.set_postfix(best_loss=f"{min(histories[k][-1]['loss'] for k in active):.4g}")
+            if stopping is None:
+                continue
+            if stopping.all_done():
                 break
+            keep = [j for j, k in enumerate(active) if not stopping.done(k)]
+            if len(keep) < len(active):
+                ensemble, optimizer = _without_done(ensemble, optimizer, keep, float(lr))
+                active = [active[j] for j in keep]
     finally:
         bar.close()
         ensemble.release()

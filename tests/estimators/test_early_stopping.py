@@ -99,6 +99,8 @@ def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
     assert sel["beta"].values.tolist() == betas
     scores = sel["score"].values
     assert model.vae_.beta_ == betas[int(np.argmin(scores))] == sel.attrs["chosen_beta"]
+    # some candidates stopped before the others: they left the ensemble, which went on
+    assert len(set(sel["epochs_trained"].values.tolist())) > 1
     # each candidate is the separate fit at that beta (ensemble = separate fits)
     for k, beta in enumerate(betas):
         single = nm.fit(rec, subject_dim="rat", beta=beta, epochs=8, patience=3, seed=1, **FAST)
