@@ -97,24 +97,24 @@ class _single:
         return self._stopping.done(self._k)
 
 
-def _selection(betas, histories, stopping, chosen, seconds) -> xr.Dataset:
-    """The record of a beta selection: per beta, the criterion at its best epoch, the
+def _selection(betas, histories, monitor, scores, best_epochs, chosen, seconds) -> xr.Dataset:
+    """The record of a beta selection: per beta, the criterion at its kept epoch, the
     epochs trained, and the criterion's curve over epochs."""
     n_epochs = max(len(h) for h in histories)
     curve = np.full((len(betas), n_epochs), np.nan)
     columns = ("val_loss", "val_elbo", "val_cross", "val_self")
     at_best = {c: np.full(len(betas), np.nan) for c in columns}
     for k, history in enumerate(histories):
-        values = [r.get(stopping.monitor, np.nan) for r in history]
+        values = [r.get(monitor, np.nan) for r in history]
         curve[k, : len(values)] = values
-        best = stopping.best_epoch[k]
+        best = best_epochs[k]
         if best is not None:
             for c in columns:
                 at_best[c][k] = history[best].get(c, np.nan)
-    best_epoch = [-1 if e is None else int(e) for e in stopping.best_epoch]
+    best_epoch = [-1 if e is None else int(e) for e in best_epochs]
     return xr.Dataset(
         {
-            "score": ("beta", np.asarray(stopping.best, dtype=float)),
+            "score": ("beta", np.asarray(scores, dtype=float)),
             "best_epoch": ("beta", np.asarray(best_epoch)),
             "epochs_trained": ("beta", np.asarray([len(h) for h in histories])),
             **{c: ("beta", v) for c, v in at_best.items()},
@@ -122,11 +122,12 @@ def _selection(betas, histories, stopping, chosen, seconds) -> xr.Dataset:
         },
         coords={"beta": np.asarray(betas, dtype=float), "epoch": np.arange(n_epochs)},
         attrs={
-            "criterion": stopping.monitor,
+            "criterion": monitor,
             "chosen_beta": float(betas[chosen]),
             "fit_seconds": float(seconds),
-            "description": "score: the validation criterion at each beta's best epoch "
-            "(lower is better); the beta of the lowest is kept",
+            "description": "score: the validation criterion at each beta's kept epoch (its "
+            "best with early stopping, else its last; lower is better); the beta of the "
+            "lowest is kept",
         },
     )
 
@@ -669,12 +670,17 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 "keep the last completed epoch of an interrupted fit)"
             ) from None
         seconds = time.perf_counter() - start
-        stopping.restore(modules)
-        scores = np.array(stopping.best, dtype=float)
+        monitor = stopping.monitor
+        if self.patience is None:  # no early stopping: the last epoch, as a fixed-beta fit
+            best_epochs = [len(h) - 1 for h in histories]
+            scores = np.array([h[-1].get(monitor, np.nan) for h in histories], dtype=float)
+        else:
+            stopping.restore(modules)
+            best_epochs = list(stopping.best_epoch)
+            scores = np.array(stopping.best, dtype=float)
         if not np.isfinite(scores).any():
             raise TrainingDivergedError(
-                f"no beta of {list(betas)} gave a finite validation criterion "
-                f"({stopping.monitor})",
+                f"no beta of {list(betas)} gave a finite validation criterion ({monitor})",
                 epoch=len(histories[0]) - 1,
                 batch=0,
                 subject=None,
@@ -684,9 +690,11 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         self.module_ = modules[chosen]
         self.beta_ = float(betas[chosen])
         self.history_ = pd.DataFrame(histories[chosen])
-        self.best_epoch_ = stopping.best_epoch[chosen]
+        self.best_epoch_ = None if self.patience is None else best_epochs[chosen]
         self.n_samples_ = len(sampler)
-        self.beta_selection_ = _selection(betas, histories, stopping, chosen, seconds)
+        self.beta_selection_ = _selection(
+            betas, histories, monitor, scores, best_epochs, chosen, seconds
+        )
         self._candidates = modules
         return self
 
