@@ -261,30 +261,44 @@ class MultimodalModule(nn.Module):
         used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
         return plan, [z_in[m] if used[m] else None for m in range(self.n_subjects)]
 
+    #: At most this many other subjects predict each subject in :meth:`cross_nll`
+    #: (every other subject for up to 5 subjects; beyond, the next ones in order), so the
+    #: held-out criterion costs the decoders at most 5 passes whatever the subjects.
+    CROSS_SOURCES = 4
+
+    def cross_sources(self) -> list[list[int]]:
+        """For every target subject k, the source subjects of :meth:`cross_nll`: k itself,
+        then the :attr:`CROSS_SOURCES` next subjects (cyclically), or all of them."""
+        n = self.n_subjects
+        others = min(n - 1, self.CROSS_SOURCES)
+        return [[(k + j) % n for j in range(others + 1)] for k in range(n)]
+
     def cross_inputs(self, mu: Tensor) -> list[Tensor]:
-        """Decoder inputs of :meth:`cross_nll`: for every subject k, the latent means of
-        every subject m, ``(subject * batch, latent)``, source-subject-major."""
-        z = mu.transpose(0, 1).reshape(-1, mu.shape[-1])
-        return [z] * self.n_subjects
+        """Decoder inputs of :meth:`cross_nll`: for every target subject k, the latent
+        means of its source subjects (:meth:`cross_sources`), ``(sources * batch,
+        latent)``, source-major."""
+        return [mu[:, sources].transpose(0, 1).reshape(-1, mu.shape[-1]) for sources in
+                self.cross_sources()]  # fmt: skip
 
     def cross_nll(self, xs: Sequence[Tensor], params: Sequence[Tensor]) -> Tensor:
-        """Every subject's activity predicted from every subject's latent mean.
+        """Subjects' activity predicted from other subjects' latent means.
 
-        ``params[k]`` are subject k's decoder outputs on :meth:`cross_inputs` (the means
-        of subjects 0..M-1, each ``batch`` rows). Returns the ``(M, M)`` matrix whose entry
-        (m, k) is the sum over the batch of -log p_k(x_k | z = mu_m(x_m)): row m is the
-        source subject, column k the predicted one (the diagonal is each subject's own
-        reconstruction from its mean). Reconstruction weights are not applied.
+        ``params[k]`` are subject k's decoder outputs on :meth:`cross_inputs`. Returns
+        the ``(M, M)`` matrix whose entry (m, k) is the sum over the batch of
+        -log p_k(x_k | z = mu_m(x_m)): row m is the source subject, column k the
+        predicted one (the diagonal is each subject's own reconstruction from its mean);
+        NaN where m is not one of k's sources. Reconstruction weights are not applied.
         """
-        m_subjects = self.n_subjects
-        out = []
-        for k in range(m_subjects):
+        n = self.n_subjects
+        ref = params[0]
+        out = torch.full((n, n), float("nan"), device=ref.device, dtype=ref.dtype)
+        for k, sources in enumerate(self.cross_sources()):
             x = xs[k]
             batch = x.shape[0]
-            x = x.unsqueeze(0).expand(m_subjects, *x.shape).reshape(-1, *x.shape[1:])
+            x = x.unsqueeze(0).expand(len(sources), *x.shape).reshape(-1, *x.shape[1:])
             nll = self.likelihoods[k].nll(params[k], x)
-            out.append(nll.view(m_subjects, batch).sum(dim=1))
-        return torch.stack(out, dim=1)
+            out[sources, k] = nll.view(len(sources), batch).sum(dim=1)
+        return out
 
     def objective(
         self,

@@ -235,21 +235,26 @@ def _evaluate(module: MultimodalModule, xs, mask, *, beta, epoch, generator):
 def cross_metrics(matrix: torch.Tensor) -> dict[str, float]:
     """The held-out criteria of a per-sample cross-prediction matrix (source m, target k).
 
-    ``cross``: the mean over ordered pairs m != k of -log p_k(x_k | mu_m(x_m)), each
-    subject's held-out activity predicted from another subject's latent mean, paired by
-    condition and window; ``self``: the mean over subjects of the diagonal, each subject
-    reconstructed from its own latent mean.
+    ``cross``: the mean over the ordered pairs m != k computed (NaN entries are pairs
+    not computed) of -log p_k(x_k | mu_m(x_m)), each subject's held-out activity
+    predicted from another subject's latent mean, paired by condition and window;
+    ``self``: the mean over subjects of the diagonal, each subject reconstructed from its
+    own latent mean.
 
     Examples
     --------
     >>> import torch
     >>> cross_metrics(torch.tensor([[1.0, 4.0], [6.0, 3.0]]))
     {'cross': 5.0, 'self': 2.0}
+    >>> nan = float("nan")
+    >>> cross_metrics(torch.tensor([[1.0, 4.0, nan], [nan, 3.0, 2.0], [6.0, nan, 5.0]]))
+    {'cross': 4.0, 'self': 3.0}
     """
     n = matrix.shape[0]
-    off = ~torch.eye(n, dtype=torch.bool)
+    off = matrix[~torch.eye(n, dtype=torch.bool)]
+    off = off[~torch.isnan(off)]
     return {
-        "cross": float(matrix[off].mean()) if n > 1 else float("nan"),
+        "cross": float(off.mean()) if off.numel() else float("nan"),
         "self": float(matrix.diagonal().mean()),
     }
 

@@ -80,7 +80,7 @@ def test_cross_matrix_is_each_subject_predicted_from_each_latent_mean():
     xs = [torch.as_tensor(X[s]) for s in vae.subjects_]
     with torch.no_grad():
         mu, _, _ = module.encode(xs)
-        params = module.likelihood_params(mu.transpose(0, 1).reshape(-1, mu.shape[-1]))
+        params = module._networks(module.decoders, module.cross_inputs(mu))
         matrix = module.cross_nll(xs, params)
         for m in range(3):
             for k in range(3):
@@ -90,6 +90,29 @@ def test_cross_matrix_is_each_subject_predicted_from_each_latent_mean():
     metrics = cross_metrics(matrix / 60)
     off = ~torch.eye(3, dtype=torch.bool)
     assert metrics["cross"] == pytest.approx(float(matrix[off].mean() / 60))
+
+
+def test_cross_sources_are_capped_beyond_five_subjects():
+    X = {
+        f"s{i}": np.random.default_rng(i).normal(size=(12, 3)).astype("float32") for i in range(7)
+    }
+    vae = nm.MultimodalVAE(epochs=1, progress=False, batch_size=8).fit(X)
+    sources = vae.module_.cross_sources()
+    assert [len(s) for s in sources] == [5] * 7  # itself and the 4 next ones
+    assert sources[5] == [5, 6, 0, 1, 2]
+    xs = [torch.as_tensor(X[s]) for s in vae.subjects_]
+    with torch.no_grad():
+        mu, _, _ = vae.module_.encode(xs)
+        matrix = vae.module_.cross_nll(
+            xs, vae.module_._networks(vae.module_.decoders, vae.module_.cross_inputs(mu))
+        )
+    computed = ~torch.isnan(matrix)
+    assert int(computed.sum()) == 7 * 5 and bool(computed.diagonal().all())
+    # entry (m, k) as its own decoding: subject k's decoder on subject m's means
+    out = vae.module_.likelihood_params(mu[:, 0], subjects=[5])[5]
+    expected = vae.module_.likelihoods[5].nll(out, xs[5]).sum()
+    assert torch.allclose(matrix[0, 5], expected, rtol=1e-5)
+    assert torch.isnan(matrix[6, 1])  # 6 is not one of subject 1's sources
 
 
 def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
