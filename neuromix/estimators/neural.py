@@ -215,6 +215,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         checkpoint_every=1,
         precision="fp32",
         patience=None,
+        min_epochs=10,
         criterion="cross",
     ):
         self.subject_dim = subject_dim
@@ -249,6 +250,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.checkpoint_every = checkpoint_every
         self.precision = precision
         self.patience = patience
+        self.min_epochs = min_epochs
         self.criterion = criterion
 
     # ------------------------------------------------------------------ fitting

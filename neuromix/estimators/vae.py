@@ -301,6 +301,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         "checkpoint_every": Interval(int, 1),
         "precision": Options(PRECISIONS),
         "patience": [Options((None,)), Interval(int, 1)],
+        "min_epochs": Interval(int, 0),
         "criterion": Options(tuple(CRITERIA)),
     }
 
@@ -329,6 +330,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         checkpoint_every=1,
         precision="fp32",
         patience=None,
+        min_epochs=10,
         criterion="cross",
     ):
         self.method = method
@@ -353,6 +355,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         self.checkpoint_every = checkpoint_every
         self.precision = precision
         self.patience = patience
+        self.min_epochs = min_epochs
         self.criterion = criterion
 
     # ------------------------------------------------------------------ building
@@ -486,7 +489,13 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         """Early stopping on the validation criterion, or None (``patience=None``)."""
         if self.patience is None:
             return None
-        return EarlyStopping(n_models, patience=int(self.patience), monitor=self._monitor())
+        return EarlyStopping(
+            n_models,
+            patience=int(self.patience),
+            monitor=self._monitor(),
+            # a fit shorter than min_epochs keeps its last epoch
+            min_epochs=min(int(self.min_epochs), int(self.epochs) - 1),
+        )
 
     def _monitor(self) -> str:
         """The history column of the validation criterion: ``val_cross`` needs two

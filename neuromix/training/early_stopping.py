@@ -31,6 +31,11 @@ class EarlyStopping:
         (the best epoch is still tracked and restored).
     monitor : str
         Name of the validation column followed (e.g. ``"val_loss"``).
+    min_epochs : int, default=0
+        Epochs before which no epoch is the best and patience does not run: the
+        cross-subject criterion is lowest at the very start, when every subject's
+        decoder predicts mean rates, before it rises as each subject learns a latent of
+        its own, and falls again as the rate aligns them.
 
     Examples
     --------
@@ -41,11 +46,17 @@ class EarlyStopping:
     ...     stop.update(0, epoch, value, net)
     >>> stop.best_epoch[0], stop.done(0)
     (1, True)
+    >>> stop = EarlyStopping(1, patience=2, monitor="val_loss", min_epochs=2)
+    >>> for epoch, value in enumerate([1.0, 2.0, 2.5, 2.2, 2.3, 2.4]):
+    ...     stop.update(0, epoch, value, net)
+    >>> stop.best_epoch[0], stop.done(0)
+    (3, True)
     """
 
-    def __init__(self, n_models: int, *, patience: int | None, monitor: str):
+    def __init__(self, n_models: int, *, patience: int | None, monitor: str, min_epochs: int = 0):
         self.patience = None if patience is None else int(patience)
         self.monitor = monitor
+        self.min_epochs = int(min_epochs)
         self.best = [math.inf] * n_models
         self.best_epoch: list[int | None] = [None] * n_models
         self.wait = [0] * n_models
@@ -55,7 +66,7 @@ class EarlyStopping:
         """Record model k's value at ``epoch``; keep its weights when it is the best.
         A value that is not finite is never the best; a model that is done keeps the best
         it had (as a separate fit, which would have stopped). Returns whether it was."""
-        if self.done(k):
+        if self.done(k) or epoch < self.min_epochs:
             return False
         value = float(value)
         if math.isfinite(value) and (self.best_epoch[k] is None or value < self.best[k]):

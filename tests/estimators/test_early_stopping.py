@@ -61,11 +61,11 @@ def test_validation_size_zero_trains_on_every_training_trial(rec):
 def test_early_stopping_keeps_the_best_epoch_of_an_uninterrupted_fit(rec):
     """Stopped at epoch e with its best at b, the model equals a fit of b + 1 epochs."""
     common = dict(subject_dim="rat", beta=2.0, seed=3, **FAST)
-    stopped = nm.fit(rec, epochs=60, patience=2, **common)
+    stopped = nm.fit(rec, epochs=60, patience=2, min_epochs=3, **common)
     history = stopped.history_
     best = stopped.vae_.best_epoch_
     column = history["val_cross"].to_numpy()
-    assert best == int(np.argmin(column))
+    assert best == 3 + int(np.argmin(column[3:]))  # the epochs before min_epochs never count
     assert len(history) == best + 1 + 2 or len(history) == 60  # stopped after patience
     assert history["best"].to_numpy()[best]
     plain = nm.fit(rec, epochs=best + 1, patience=None, **common)
@@ -117,7 +117,9 @@ def test_cross_sources_are_capped_beyond_five_subjects():
 
 def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
     betas = [0.5, 4.0, 32.0]
-    model = nm.fit(rec, subject_dim="rat", beta=betas, epochs=8, patience=3, seed=1, **FAST)
+    model = nm.fit(
+        rec, subject_dim="rat", beta=betas, epochs=8, patience=3, min_epochs=0, seed=1, **FAST
+    )
     sel = model.vae_.beta_selection_
     assert sel["beta"].values.tolist() == betas
     scores = sel["score"].values
@@ -126,7 +128,9 @@ def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
     assert len(set(sel["epochs_trained"].values.tolist())) > 1
     # each candidate is the separate fit at that beta (ensemble = separate fits)
     for k, beta in enumerate(betas):
-        single = nm.fit(rec, subject_dim="rat", beta=beta, epochs=8, patience=3, seed=1, **FAST)
+        single = nm.fit(
+            rec, subject_dim="rat", beta=beta, epochs=8, patience=3, min_epochs=0, seed=1, **FAST
+        )
         assert single.vae_.best_epoch_ == int(sel["best_epoch"].values[k])
         assert float(single.history_["val_cross"].min()) == pytest.approx(scores[k], rel=1e-4)
         assert torch.allclose(
