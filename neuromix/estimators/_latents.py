@@ -34,6 +34,25 @@ class _LatentsMixin:
         self._check_fitted()
         return self.vae_.history_
 
+    @property
+    def beta_(self) -> float:
+        """The beta of the fitted model (with ``beta="auto"`` or a list: the chosen one)."""
+        self._check_fitted()
+        return self.vae_.beta_
+
+    @property
+    def beta_selection_(self):
+        """How beta was chosen (an xarray Dataset over the grid), or None for a fixed beta;
+        drawn by :meth:`plot_beta_selection`."""
+        self._check_fitted()
+        return self.vae_.beta_selection_
+
+    @property
+    def best_epoch_(self) -> int | None:
+        """The epoch whose weights early stopping kept (None without early stopping)."""
+        self._check_fitted()
+        return self.vae_.best_epoch_
+
     def _all_windows(self, m: int, tensor: torch.Tensor | None = None) -> torch.Tensor:
         """Every window of every trial of subject m, ``(trial * window, unit * lag)``."""
         t = self._tensors[m] if tensor is None else tensor

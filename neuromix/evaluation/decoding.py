@@ -183,7 +183,7 @@ def decode_labels(
     seed : int
         Seed of the classifier, the label shuffles and the bootstrap.
     n_shuffles : int, default=10
-        Label shuffles averaged in the ``shuffled`` control.
+        Label shuffles averaged in the ``shuffled`` control (0: no control, NaN).
     level : float, default=0.95
         Coverage of the intervals.
 
@@ -228,14 +228,11 @@ def decode_labels(
         # one shuffle is a noisy control (on separable latents a shuffled classifier maps
         # whole clusters to random labels and can score anywhere from 0 to far above
         # chance): average over n_shuffles
-        shuffled[s] = float(
-            np.mean(
-                [
-                    clone(base).fit(z, permute_by_group(y, groups, rng)).score(z_test, y_test)
-                    for _ in range(n_shuffles)
-                ]
-            )
-        )
+        scores = [
+            clone(base).fit(z, permute_by_group(y, groups, rng)).score(z_test, y_test)
+            for _ in range(n_shuffles)
+        ]
+        shuffled[s] = float(np.mean(scores)) if scores else np.nan  # n_shuffles=0: none
         chance[s] = chance_level(y_test)
     n = len(subjects)
     transfer = np.zeros((n, n))

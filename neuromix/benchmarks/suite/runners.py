@@ -100,11 +100,12 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
     from neuromix import estimators as nm
 
     kind = prepared["kind"]
-    if method == "mmvm-previous":
+    if method == "mmvm-previous":  # the setting changes only its epochs (quick setting)
         kwargs = {"method": "mmvm", **PREVIOUS_DEFAULTS[kind]}
+        if "epochs" in setting.fit_params:
+            kwargs["epochs"] = setting.fit_params["epochs"]
     else:
-        kwargs = dict(VAE_METHODS[method])
-    kwargs.update(setting.fit_params)
+        kwargs = {**VAE_METHODS[method], **setting.fit_params}
     data = prepared["data"]
     start = time.perf_counter()
     if kind == "arrays":

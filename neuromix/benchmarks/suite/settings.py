@@ -82,7 +82,8 @@ class SuiteSetting:
     seed : int
         The seed of every fit, split and decoder (the datasets have their own seeds).
     fit_params : mapping
-        Keyword arguments added to every neuromix fit (empty: the package defaults).
+        Keyword arguments added to every neuromix fit at the defaults (empty: the
+        package defaults); ``mmvm-previous`` takes only their ``epochs``.
     data_params : mapping
         Per dataset name, generator arguments replacing the suite's (for the quick
         setting's small data).

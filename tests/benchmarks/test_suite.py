@@ -1,0 +1,123 @@
+"""The datasets suite: its pipeline on the quick setting, its targets and its choices."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuromix.benchmarks.alignment.baselines import SubjectData
+from neuromix.benchmarks.alignment.scoring import score
+from neuromix.benchmarks.suite import SUITE, get_setting, run_suite
+from neuromix.benchmarks.suite.reference import minimal_mmvm
+from neuromix.benchmarks.suite.report import leave_one_out, targets
+
+
+def test_the_suite_spans_what_recordings_differ_in():
+    tasks = [d for d in SUITE if d.kind == "task"]
+    assert len(tasks) >= 10 and len(SUITE) >= 15
+    assert {d.params["latent"] for d in tasks} == {"trajectory", "fixed_points", "rotation"}
+    subjects = [d.params["n_subjects"] for d in tasks]
+    assert min(subjects) == 2 and max(subjects) == 20
+    conditions = [d.params.get("n_conditions", 4) for d in tasks]
+    assert min(conditions) == 2 and max(conditions) == 8
+    assert any(d.params.get("dispersion", 0) > 0 for d in tasks)
+    assert any(d.params.get("weak", 0) for d in tasks)
+    assert sum(d.kind == "rats" for d in SUITE) == 3
+    assert len({d.params["seed"] for d in tasks}) == len(tasks)
+
+
+@pytest.mark.slow
+def test_quick_suite_runs_resumes_and_reports(tmp_path):
+    methods = ("mmvm", "mmvm-previous", "reference-b1", "raw", "srm")
+    fit = {"epochs": 3, "beta": [1.0, 4.0]}  # a selection whatever the default beta
+    table = run_suite(tmp_path, "quick", progress=False, methods=methods, fit_params=fit)
+    assert set(table["method"]) == set(methods)
+    assert len(table) == len(methods) * 3
+    report = (tmp_path / "suite.md").read_text()
+    for heading in ("## Decoding", "## Targets", "## beta='auto' against fixed beta", "## Leave"):
+        assert heading in report
+    candidates = pd.read_csv(tmp_path / "candidates.csv")
+    assert set(candidates["dataset"]) == {"few-trials", "rats-0", "multiview"}
+    assert candidates.groupby("dataset")["chosen"].sum().eq(1).all()
+    runs = sorted((tmp_path / "runs").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in runs]
+    again = run_suite(tmp_path, "quick", progress=False, methods=methods, fit_params=fit)
+    assert [p.stat().st_mtime_ns for p in runs] == stamps
+    assert len(again) == len(table)
+    record = json.loads(runs[0].read_text())
+    assert 0.0 <= record["metrics"]["within"] <= 1.0
+
+
+def _row(dataset, method, within, transfer, margin=np.nan):
+    return {"dataset": dataset, "method": method, "within": within, "transfer": transfer,
+            "worst_margin": margin}  # fmt: skip
+
+
+def test_targets_compare_what_the_issue_names():
+    rows = [
+        _row("rats-0", "mmvm", 0.70, 0.69, 0.30),
+        _row("rats-0", "reference-b1", 0.71, 0.60),
+        _row("rats-0", "reference-b10", 0.69, 0.70),
+        _row("rats-0", "raw", 0.75, np.nan),
+        _row("rats-0", "srm", 0.65, 0.66),
+        _row("rats-0", "mmvm-previous", 0.60, 0.50),
+        _row("few-trials", "mmvm", 0.80, 0.70, 0.05),
+        _row("few-trials", "reference-b1", 0.79, 0.75),
+        _row("few-trials", "raw", 0.81, np.nan),
+        _row("few-trials", "procrustes", 0.70, 0.71),
+        _row("few-trials", "mmvm-previous", 0.83, 0.70),
+    ]
+    tg = targets(pd.DataFrame(rows)).set_index("dataset")
+    rats, few = tg.loc["rats-0"], tg.loc["few-trials"]
+    assert rats["vs reference"]  # 0.70 >= 0.71 - 0.02 and 0.69 >= 0.70 - 0.02
+    assert rats["transfer >= 0.95 within"] and rats["vs aligners"]
+    assert not rats["vs raw"]  # 0.70 < 0.75 - 0.02
+    assert rats["pairs above chance + 0.10"] and rats["vs previous"] and rats["rats >= 0.68"]
+    assert not few["vs reference"]  # transfer 0.70 < 0.75 - 0.02
+    assert not few["transfer >= 0.95 within"]  # 0.70 < 0.76
+    assert not few["vs aligners"]  # 0.70 < 0.71
+    assert few["vs raw"] and not few["pairs above chance + 0.10"]
+    assert not few["vs previous"]  # within 0.80 < 0.83 - 0.02
+    assert pd.isna(few.get("rats >= 0.68", np.nan))
+
+
+def test_leave_one_out_chooses_on_the_others_only():
+    # option "y" is best on a and b; on c "x" is far better. Leaving c out, y is chosen
+    # and scored on c; leaving a out, the mean over b and c decides.
+    opts = pd.DataFrame(
+        {
+            "dataset": ["a", "a", "b", "b", "c", "c"],
+            "option": ["x", "y"] * 3,
+            "within": [0.6, 0.7, 0.6, 0.7, 0.9, 0.2],
+            "transfer": [0.6, 0.7, 0.6, 0.7, 0.9, 0.2],
+        }
+    )
+    loo = leave_one_out(opts).set_index("left_out")
+    assert loo.loc["c", "chosen"] == "y" and loo.loc["c", "within"] == pytest.approx(0.2)
+    assert loo.loc["c", "best_in_hindsight"] == "x"
+    assert loo.loc["a", "chosen"] == "x"  # mean over b, c: x 0.75, y 0.45
+    assert loo.loc["b", "chosen"] == "x"
+
+
+def test_minimal_reference_aligns_easy_paired_views():
+    from neuromix.datasets import make_multiview
+
+    views, truth = make_multiview(n_samples=600, seed=0)
+    labels = truth["labels"]
+    test = np.arange(600) % 5 == 0
+    data = {
+        s: SubjectData(X=x, labels=labels, trials=np.arange(600), window=np.zeros(600, int),
+                       test=test)
+        for s, x in views.items()
+    }  # fmt: skip
+    latents, info = minimal_mmvm(data, 2, beta=1.0, epochs=40, draws=60, likelihood="gaussian")
+    metrics = score(latents, data, n_boot=1, n_shuffles=0)
+    assert metrics["within"] > metrics["chance"] + 0.3
+    assert metrics["transfer"] > metrics["chance"] + 0.2
+    assert info["fit_seconds"] > 0
+
+
+def test_quick_setting_is_small():
+    s = get_setting("quick")
+    assert s.fit_params == {"epochs": 3} and len(s.datasets) == 3
