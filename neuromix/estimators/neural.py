@@ -94,7 +94,15 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
     missing : {"raise", "drop"}, default="raise"
         A condition present in some subjects but not all: raise, or drop it.
     test_size : float, default=0.2
-        Fraction of each subject's trials held out (stratified by ``label``).
+        Fraction of each subject's trials held out (stratified by ``label``): the test
+        trials of :meth:`decode`, :meth:`alignment` and :meth:`coherence`, which
+        training never reads.
+    validation_size : float, default=0.2
+        Fraction of each subject's *training* trials kept aside as validation trials
+        (stratified by ``label``; never a test trial): early stopping and the choice of
+        beta read them, the networks are not trained on them. Validation trials are
+        paired by condition like training trials (every validation trial used). 0: no
+        validation trials (then ``beta`` must be a number and ``patience`` None).
     latent_dim : int, default=2
     beta : float, default=10.0
         Weight of the rate term against a reconstruction log-likelihood summed over the
@@ -113,6 +121,14 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         ``"gaussian"`` squared error).
     method_params : dict, optional
         Options of the method (see :class:`neuromix.MultimodalVAE`).
+    architecture : {"mlp", "paper-mlp"}, default="mlp"
+        Each subject's encoder and decoder: ``"mlp"``, whose mean and log-variance heads
+        read the last hidden layer, or the paper's ``"paper-mlp"``, whose encoder ends
+        in a latent-wide layer and LeakyReLU before the heads (see
+        :mod:`neuromix.models.architectures`). With a 2-D latent that layer folds the
+        latent space (the negative half squashed a hundredfold): on the suite's
+        datasets it let subjects settle in mirror image unless beta was large
+        (docs/results/suite).
     hidden : tuple, default=(256, 256)
         Hidden widths of each subject's encoder and decoder MLPs: ints are absolute,
         floats multiples of the subject's input size (``(1.0, 1.0)`` is the paper's
@@ -125,7 +141,17 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         Weights of the subjects' reconstruction terms, as in
         :class:`neuromix.MultimodalVAE`.
     epochs, batch_size, lr, seed, device, progress, clip_grad, precision
-        Training settings, as in :class:`neuromix.MultimodalVAE`.
+        Training settings, as in :class:`neuromix.MultimodalVAE`; ``epochs`` is the
+        largest number of epochs when ``patience`` stops training earlier.
+    patience, min_epochs, criterion
+        Early stopping on the validation trials, as in :class:`neuromix.MultimodalVAE`:
+        training ends once ``criterion`` has not improved for ``patience`` epochs (none
+        counted before ``min_epochs``), and the best epoch's weights are kept
+        (``best_epoch_``). The criterion ``"cross"`` predicts each subject's validation
+        windows from other subjects' latent means (paired by condition and window):
+        it is low only when the subjects' latents carry the condition in the same
+        coordinates, which is what a shared space is for; ``"elbo"`` is the negative
+        validation ELBO.
     checkpoint, checkpoint_every
         Keep the training state in a file every ``checkpoint_every`` epochs and resume
         from it when it exists, as in :class:`neuromix.MultimodalVAE`. The checkpoint
@@ -145,18 +171,26 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         every trial label as a coord.
     test_ : dict of str to numpy.ndarray of bool
         Held-out trials of each subject (along ``counts_[s].trial``).
+    validation_ : dict of str to numpy.ndarray of bool
+        Validation trials of each subject (along ``counts_[s].trial``): training trials
+        the networks were not trained on.
     starts_, stops_ : dict of str to float
         Window range of each subject, s after trial onset (with ``start="auto"``, the
         estimated response onsets and onset + 250 ms).
     pairs_ : dict
-        ``"train"`` and ``"test"`` pairings (:func:`neuromix.data.pair_trials`; with
-        ``pairing="resample"``, ``"train"`` is the first epoch's draw).
+        ``"train"``, ``"validation"`` and ``"test"`` pairings
+        (:func:`neuromix.data.pair_trials`; with ``pairing="resample"``, ``"train"`` is
+        the first epoch's draw).
     sources_ : dict of str to str or None
         The NWB file each subject was read from (``None`` for in-memory data).
     vae_ : MultimodalVAE
         The fitted array-level model.
     history_ : pandas.DataFrame
-        Training curves (the validation columns are the held-out trials).
+        Training curves; the validation columns (``val_loss``, ``val_cross``...) are the
+        validation trials.
+    beta_, beta_selection_, best_epoch_
+        The fitted beta, how it was chosen, and the epoch early stopping kept (see
+        :class:`neuromix.MultimodalVAE`).
     """
 
     _parameter_constraints = {

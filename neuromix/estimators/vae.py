@@ -150,10 +150,19 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         "anneal_epochs": 50}`` for MMVM or ``{"prior_expert": False}`` for PoE.
     latent_dim : int, default=2
         Size of each subject's latent.
-    beta : float, default=1.0
-        Weight of the rate term. The reconstruction term is a log-likelihood summed
-        over features, so beta = 1 is the ELBO; the paper's spike betas (1e-5 to 1e-2)
-        were set against a squared error averaged over the ~1000 features of a window.
+    beta : float, "auto" or list of float, default=1.0
+        Weight of the rate term per sample. The reconstruction term is the negative
+        log-likelihood of a whole sample, summed over its features, and the rate is in
+        nats of the latent, so beta = 1 is the ELBO whatever the size of the data (the
+        paper's spike betas, 1e-5 to 1e-2, were set against a squared error averaged
+        over the ~1000 features of a window). ``"auto"``: choose among
+        :data:`BETA_GRID` (a list: among its values) by the validation criterion
+        (``criterion``): one model per beta, trained together as one ensemble when
+        every subject has an MLP (the machinery of :func:`neuromix.sweep`), each
+        early-stopped on the criterion when ``patience`` is set; the model of the best
+        criterion is kept (``beta_``), and the grid, its scores and the choice are in
+        ``beta_selection_`` (an xarray Dataset). Needs validation samples; cannot be
+        resumed from a ``checkpoint``.
     rate_scale : {"one", "subjects"}, default="one"
         What beta multiplies for the aggregation methods. ``"one"``: their rate is one
         KL of the joint posterior (AVG, PoE: KL(joint || N(0, I)); MoE, MoPoE: the mean
@@ -180,15 +189,16 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         (largest input size / its input size), as the authors do for modalities of
         very different sizes; a mapping gives them explicitly.
     epochs : int, default=100
-        Passes over the training data; at least 1.
+        Passes over the training data; at least 1. With ``patience``, the largest number
+        of passes.
     batch_size : int, default=128
         Samples per optimiser step. A batch larger than the training data is one
         batch of all of it (one step per epoch), with a warning naming both numbers.
     lr : float, default=1e-3
         Adam learning rate.
     validation_fraction : float, default=0.1
-        Fraction of the samples held out to report a validation loss per epoch
-        (0 for none).
+        Fraction of the samples held out as validation samples: the validation loss and
+        criteria per epoch, early stopping and the choice of beta read them (0 for none).
     seed : int, default=0
         Seeds initial weights, the validation split, shuffling and sampling. On the CPU
         a fit is deterministic given the seed.
@@ -216,6 +226,23 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         kept after the fit (delete it, or use another path, to start over).
     checkpoint_every : int, default=1
         Epochs between checkpoints.
+    patience : int or None, default=None
+        Early stopping: training ends once the validation criterion has not improved for
+        ``patience`` epochs (or at ``epochs``), and the weights of its best epoch are
+        kept (``best_epoch_``). None: every epoch is trained and the last weights kept.
+    min_epochs : int, default=10
+        Epochs before which no epoch counts as the best and patience does not run. The
+        cross-subject criterion is lowest at the very start, when every decoder predicts
+        mean rates, then rises as each subject learns a latent of its own and falls as
+        the rate aligns them (on the simulated rats, candidates stopped after their
+        first epoch without it).
+    criterion : {"cross", "elbo"}, default="cross"
+        The validation criterion that early stopping and the choice of beta minimise:
+        ``"cross"``, each subject's validation samples predicted from other subjects'
+        latent means (the mean over ordered pairs of -log p_k(x_k | mu_m(x_m)); each
+        subject from at most four others; history column ``val_cross``); ``"elbo"``,
+        the negative ELBO of the validation samples (``val_elbo``: reconstruction plus
+        rate, at beta = 1 whatever ``beta``). With one subject, the ELBO.
     precision : {"fp32", "bf16", "auto"}, default="fp32"
         Number format of the networks' matrix products. ``"bf16"``: the encoders and
         decoders run under ``torch.autocast`` with bfloat16, 3-4x faster on CPUs with
@@ -236,9 +263,21 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
     shapes_ : dict
         Per-subject sample shape.
     history_ : pandas.DataFrame
-        Loss, reconstruction and rate per epoch (training and validation).
+        Loss, reconstruction and rate per epoch (training and validation), the
+        validation criteria ``val_elbo``, ``val_cross`` (two subjects or more) and
+        ``val_self`` (each subject predicted from its own latent mean), and with early
+        stopping ``best`` (whether that epoch's weights were the best so far).
     module_ : MultimodalModule
         The fitted torch module.
+    beta_ : float
+        The beta of the fitted model (the chosen one with ``beta="auto"`` or a list).
+    beta_selection_ : xarray.Dataset or None
+        With ``beta="auto"`` or a list: over ``beta``, the criterion at each model's kept
+        epoch (``score``), its ``best_epoch`` and ``epochs_trained``, the validation
+        columns there, and the criterion's ``curve`` over ``(beta, epoch)``; attributes
+        ``criterion`` and ``chosen_beta``. None for a fixed beta.
+    best_epoch_ : int or None
+        The epoch whose weights were kept by early stopping (None without it).
     precision_ : {"fp32", "bf16"}
         The precision the networks run in (``precision`` with "auto" resolved).
 

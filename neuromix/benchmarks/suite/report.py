@@ -268,10 +268,35 @@ def write_report(out, setting: SuiteSetting, table: pd.DataFrame, info: dict) ->
     tg = targets(plain)
     if not tg.empty:
         lines += ["## Targets", "", _markdown(tg)]
+    _figures(out, plain, cand, [d for d in setting.datasets if d in set(plain["dataset"])])
+    lines += [
+        "## Figures",
+        "",
+        "`summary.png`: within and transfer per dataset (neuromix at its defaults and "
+        "before them, the minimal MMVM, the best aligner, the raw windows, chance); "
+        "`beta.png`: every beta of the selection per dataset, the automatic choice framed.",
+        "",
+    ]
     text = "\n".join(lines) + "\n"
     write_atomic(out / "suite.md", text)
     write_atomic(out / "summary.json", json.dumps({"datasets": list(setting.datasets)}))
     return out / "suite.md"
+
+
+def _figures(out: Path, plain: pd.DataFrame, cand: pd.DataFrame, datasets) -> None:
+    import matplotlib.pyplot as plt
+
+    from neuromix.benchmarks.suite.figures import beta_figure, summary_figure
+
+    figures = {"summary.png": summary_figure(plain, datasets)}
+    if not cand.empty:
+        figures["beta.png"] = beta_figure(cand, [d for d in datasets if d in set(cand.dataset)])
+    for name, fig in figures.items():
+        _write_atomic(
+            out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"),
+            overwrite=True,
+        )  # fmt: skip
+        plt.close(fig)
 
 
 def write_atomic(path, text: str) -> Path:
