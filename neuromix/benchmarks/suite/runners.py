@@ -159,7 +159,21 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
             )
         vae.module_ = chosen
         info["criterion"] = selection.attrs["criterion"]
+        info["selection"] = _plain(selection.to_dict())
     return latents(), info, candidates
+
+
+def _plain(value):
+    """JSON-able nested lists and dicts of a Dataset's ``to_dict()`` (NaN as None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _brief(metrics: dict) -> dict:
