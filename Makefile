@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
 .PHONY: install demo test docs lint format bench-train bench-sweep bench-binning bench-subjects \
-	benchmark-polymnist benchmark-alignment clean
+	benchmark-polymnist benchmark-alignment benchmark-suite clean
 
 install: $(STAMP)
 
@@ -65,6 +65,9 @@ benchmark-polymnist: install
 
 benchmark-alignment: install
 	$(BIN)/neuromix benchmark rats --out docs/results/alignment
+
+benchmark-suite: install
+	$(BIN)/neuromix benchmark suite --out docs/results/suite
 
 clean:
 	rm -rf $(VENV) neuromix-demo .pytest_cache docs/_build docs/api/generated docs/jupyter_execute
