@@ -45,6 +45,7 @@ from neuromix.models.architectures import MLP_ARCHITECTURES
 from neuromix.models.likelihoods import get_likelihood
 from neuromix.models.registry import available
 from neuromix.models.vae import PRECISIONS, RATE_SCALES
+from neuromix.training.criteria import DecodingCriterion
 from neuromix.training.samplers import WindowSampler
 
 __all__ = ["NeuralModel", "fit"]
@@ -402,7 +403,45 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             if len(self.pairs_["validation"])
             else None
         )
+        vae._scorer = self._decoding_criterion() if validation is not None else None
         return vae, sampler, validation
+
+    def _decoding_criterion(self) -> DecodingCriterion:
+        """``criterion="decode"``: each subject's training and validation windows (cut
+        from the counts in chunks of trials) with their condition."""
+        conditions = sorted(
+            {v for s in self.subjects_ for v in self.counts_[s][self.label].values.tolist()},
+            key=repr,
+        )
+        code = {c: i for i, c in enumerate(conditions)}
+
+        def part(m, s, name):
+            positions = np.flatnonzero(self._part(s, name))
+            labels = [code[v] for v in self.counts_[s][self.label].values[positions].tolist()]
+            labels = torch.as_tensor(np.repeat(labels, self.n_windows_), dtype=torch.long)
+
+            def chunks(m=m, positions=positions, size=256):
+                for start in range(0, len(positions), size):
+                    index = torch.as_tensor(positions[start : start + size])
+                    yield self._all_windows(m, self._tensors[m].index_select(0, index.to(
+                        self._tensors[m].device)))  # fmt: skip
+
+            return chunks, labels
+
+        train, validation = zip(
+            *[
+                (part(m, s, "train"), part(m, s, "validation"))
+                for m, s in enumerate(self.subjects_)
+            ],
+            strict=True,
+        )
+        return DecodingCriterion(
+            train=[c for c, _ in train],
+            validation=[c for c, _ in validation],
+            train_labels=[y for _, y in train],
+            validation_labels=[y for _, y in validation],
+            n_classes=len(conditions),
+        )
 
     def _validation_split(self, trials, test, subject) -> np.ndarray:
         """The validation trials (along ``trials``): ``validation_size`` of the subject's

@@ -41,6 +41,7 @@ from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import PRECISIONS, RATE_SCALES, MultimodalModule, resolve_precision
 from neuromix.training import checkpoint as ckpt
+from neuromix.training.criteria import DecodingCriterion
 from neuromix.training.early_stopping import EarlyStopping
 from neuromix.training.ensemble import Member, train_ensemble
 from neuromix.training.loop import (
@@ -57,7 +58,7 @@ __all__ = ["BETA_GRID", "CRITERIA", "MultimodalVAE"]
 #: The betas ``beta="auto"`` chooses among (see :class:`MultimodalVAE`).
 BETA_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 #: Validation criteria: the history column each is read from (lower is better).
-CRITERIA = {"cross": "val_cross", "elbo": "val_elbo"}
+CRITERIA = {"cross": "val_cross", "elbo": "val_elbo", "decode": "val_decode"}
 
 
 def _is_beta(value) -> bool:
@@ -102,7 +103,8 @@ def _selection(betas, histories, monitor, scores, best_epochs, chosen, seconds) 
     epochs trained, and the criterion's curve over epochs."""
     n_epochs = max(len(h) for h in histories)
     curve = np.full((len(betas), n_epochs), np.nan)
-    columns = ("val_loss", "val_elbo", "val_cross", "val_self")
+    columns = ("val_loss", "val_elbo", "val_cross", "val_self", "val_decode",
+               "val_decode_within", "val_decode_transfer")  # fmt: skip
     at_best = {c: np.full(len(betas), np.nan) for c in columns}
     for k, history in enumerate(histories):
         values = [r.get(monitor, np.nan) for r in history]
@@ -236,13 +238,18 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         mean rates, then rises as each subject learns a latent of its own and falls as
         the rate aligns them (on the simulated rats, candidates stopped after their
         first epoch without it).
-    criterion : {"cross", "elbo"}, default="cross"
+    criterion : {"cross", "elbo", "decode"}, default="cross"
         The validation criterion that early stopping and the choice of beta minimise:
         ``"cross"``, each subject's validation samples predicted from other subjects'
         latent means (the mean over ordered pairs of -log p_k(x_k | mu_m(x_m)); each
         subject from at most four others; history column ``val_cross``); ``"elbo"``,
         the negative ELBO of the validation samples (``val_elbo``: reconstruction plus
-        rate, at beta = 1 whatever ``beta``). With one subject, the ELBO.
+        rate, at beta = 1 whatever ``beta``); ``"decode"``, one minus the mean of the
+        within- and across-subject accuracy of a linear discriminant of the samples'
+        condition, fitted on each subject's training latents and scored on the
+        validation latents (``val_decode``; needs ``y`` in :meth:`fit`,
+        :class:`~neuromix.training.criteria.DecodingCriterion`). With one subject,
+        ``"cross"`` is the ELBO.
     precision : {"fp32", "bf16", "auto"}, default="fp32"
         Number format of the networks' matrix products. ``"bf16"``: the encoders and
         decoders run under ``torch.autocast`` with bfloat16, 3-4x faster on CPUs with
@@ -487,16 +494,20 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         ----------
         X : mapping of str to array-like of shape (n_samples, ...)
             One array per subject; row i of every array is the same paired sample.
-        y : ignored
+        y : array-like of shape (n_samples,), optional
+            The condition of each paired sample (e.g. a class label). Needed by
+            ``criterion="decode"``, which decodes it from the validation samples' latents;
+            ignored otherwise.
 
         Returns
         -------
         self
         """
-        return self._fit_sampler(*self._samplers(X))
+        return self._fit_sampler(*self._samplers(X, y))
 
-    def _samplers(self, X):
-        """Check ``X``, build the module, split off the validation samples: the samplers."""
+    def _samplers(self, X, y=None):
+        """Check ``X``, build the module, split off the validation samples: the samplers
+        (and, with labels ``y``, the decoding criterion's data in ``_scorer``)."""
         check_params(self.get_params(deep=False), self._parameter_constraints)
         arrays = check_subject_arrays(X)
         n = next(iter(arrays.values())).shape[0]
@@ -514,6 +525,23 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             if n_val
             else None
         )
+        self._scorer = None
+        if y is not None:
+            labels = np.asarray(y)
+            if labels.shape != (n,):
+                raise ValueError(
+                    f"y: expected one label per paired sample, shape ({n},), got {labels.shape}"
+                )
+            _, codes = np.unique(labels, return_inverse=True)
+            codes = torch.as_tensor(codes, dtype=torch.long)
+            if n_val:
+                self._scorer = DecodingCriterion(
+                    train=train_sampler.tensors,
+                    validation=val_sampler.tensors,
+                    train_labels=[codes[train_idx]] * len(subjects),
+                    validation_labels=[codes[val_idx]] * len(subjects),
+                    n_classes=int(codes.max()) + 1,
+                )
         return train_sampler, val_sampler
 
     def _betas(self) -> tuple[float, ...] | None:
@@ -559,8 +587,15 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 "validation_fraction (MultimodalVAE) or validation_size (neuromix.fit), or "
                 "pass a fixed beta and patience=None"
             )
+        scorer = getattr(self, "_scorer", None)
+        if self.criterion == "decode" and scorer is None and validation is not None:
+            raise ValueError(
+                "criterion='decode' decodes the condition of the validation samples and "
+                "needs it: pass y (one label per paired sample) to fit, or choose "
+                "criterion='cross' or 'elbo'"
+            )
         if betas is not None:
-            return self._fit_candidates(sampler, validation, betas)
+            return self._fit_candidates(sampler, validation, betas, scorer)
         self.beta_ = float(self.beta)
         self.beta_selection_ = None
         module = self.module_
@@ -617,6 +652,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 clip_grad=None if self.clip_grad is None else float(self.clip_grad),
                 subjects=self.subjects_,
                 stopping=stopping,
+                scorer=scorer,
             )
         except KeyboardInterrupt:
             module.load_state_dict(last.module)
@@ -655,7 +691,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         self.n_samples_ = len(sampler)
         return self
 
-    def _fit_candidates(self, sampler, validation, betas):
+    def _fit_candidates(self, sampler, validation, betas, scorer=None):
         """``beta="auto"`` or a list: one model per beta, trained together (one ensemble
         when every subject has an MLP, else in turn), each stopped at its best epoch on
         the validation criterion; the best of them is kept (see ``beta``)."""
@@ -693,6 +729,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                     progress=bool(self.progress),
                     description=f"beta in {list(betas)}",
                     stopping=stopping,
+                    scorer=scorer,
                 )
             else:
                 histories = [
@@ -709,6 +746,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                         clip_grad=m.clip_grad,
                         subjects=self.subjects_,
                         stopping=_single(stopping, k),
+                        scorer=scorer,
                     )
                     for k, m in enumerate(members)
                 ]

@@ -464,6 +464,7 @@ def train_ensemble(
     progress: bool = True,
     description: str | None = None,
     stopping: EarlyStopping | None = None,
+    scorer=None,
 ) -> tuple[list[list[dict]], float]:
     """Train the members' modules together, each as its separate fit would train it.
 
@@ -477,7 +478,8 @@ def train_ensemble(
     every model is done (or at ``epochs``); ``stopping.restore`` then gives each model
     the weights of its best epoch (the caller's call). A model that is done leaves the
     ensemble (the others go on with their own optimiser state), so its history ends
-    where its separate fit's would.
+    where its separate fit's would. ``scorer`` is called on every model's module after
+    the validation pass, as by :func:`~neuromix.training.loop.train`.
 
     Returns
     -------
@@ -558,6 +560,8 @@ def train_ensemble(
                 record = {"epoch": epoch, **train[j]}
                 if validations[j] is not None:
                     record.update({f"val_{n}": v for n, v in val[j].items()})
+                if scorer is not None:
+                    record.update({f"val_{n}": v for n, v in scorer(member.module).items()})
                 if hasattr(member.module.method, "alpha_at"):
                     record["alpha"] = member.module.method.alpha_at(epoch)
                 if stopping is not None:

@@ -301,6 +301,7 @@ def train(
     clip_grad: float | None = None,
     subjects: Sequence[str] | None = None,
     stopping: EarlyStopping | None = None,
+    scorer: Callable[[MultimodalModule], dict] | None = None,
 ) -> list[dict]:
     """Fit ``module`` with Adam; returns the history as one dict per epoch.
 
@@ -312,6 +313,8 @@ def train(
     one model, on a validation column), each record also holds ``best`` (whether the
     epoch's weights are the best so far, kept by ``stopping``), and training ends once
     ``stopping`` says the model is done; restoring the best weights is the caller's.
+    ``scorer`` (e.g. a :class:`~neuromix.training.criteria.DecodingCriterion`) is called
+    on the module after every validation pass; its values join the record as ``val_*``.
     ``clip_grad`` bounds the gradient norm of every step. Training runs the epochs
     ``start_epoch, ..., start_epoch + epochs - 1`` (the epoch number sets e.g. MMVM's
     annealed alpha and the resampled pairings), with ``optimizer`` when given (to
@@ -352,6 +355,8 @@ def train(
                     optimizer=None,
                 )
                 record.update({f"val_{k}": v for k, v in val.items()})
+            if scorer is not None:
+                record.update({f"val_{k}": v for k, v in scorer(module).items()})
             if hasattr(module.method, "alpha_at"):
                 record["alpha"] = module.method.alpha_at(epoch)
             if stopping is not None:
