@@ -110,7 +110,8 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
     start = time.perf_counter()
     if kind == "arrays":
         model = nm.MultimodalVAE(seed=setting.seed, progress=False, **kwargs)
-        model.fit({s: d.X[~d.test] for s, d in data.items()})
+        first = next(iter(data.values()))  # the views share their rows and labels
+        model.fit({s: d.X[~d.test] for s, d in data.items()}, first.labels[~first.test])
         seconds = time.perf_counter() - start
         vae = model
 
