@@ -43,13 +43,9 @@ from torch import Tensor, nn
 from neuromix.models.architectures import SubjectStack
 from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP, affine
 from neuromix.models.vae import MultimodalModule
+from neuromix.training.criteria import cross_metrics
 from neuromix.training.early_stopping import EarlyStopping
-from neuromix.training.loop import (
-    TrainingDivergedError,
-    _raise_diverged,
-    cross_metrics,
-    make_optimizer,
-)
+from neuromix.training.loop import TrainingDivergedError, _raise_diverged, make_optimizer
 
 __all__ = ["Ensemble", "Member", "train_ensemble"]
 

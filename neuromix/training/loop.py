@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 import torch
 
 from neuromix.models.vae import MultimodalModule
+from neuromix.training.criteria import cross_metrics
 from neuromix.training.early_stopping import EarlyStopping
 
 __all__ = [
     "TrainingDivergedError",
-    "cross_metrics",
     "make_optimizer",
     "resolve_device",
     "train",
@@ -232,33 +232,6 @@ def _evaluate(module: MultimodalModule, xs, mask, *, beta, epoch, generator):
     return out, module.cross_nll(xs, params)
 
 
-def cross_metrics(matrix: torch.Tensor) -> dict[str, float]:
-    """The held-out criteria of a per-sample cross-prediction matrix (source m, target k).
-
-    ``cross``: the mean over the ordered pairs m != k computed (NaN entries are pairs
-    not computed) of -log p_k(x_k | mu_m(x_m)), each subject's held-out activity
-    predicted from another subject's latent mean, paired by condition and window;
-    ``self``: the mean over subjects of the diagonal, each subject reconstructed from its
-    own latent mean.
-
-    Examples
-    --------
-    >>> import torch
-    >>> cross_metrics(torch.tensor([[1.0, 4.0], [6.0, 3.0]]))
-    {'cross': 5.0, 'self': 2.0}
-    >>> nan = float("nan")
-    >>> cross_metrics(torch.tensor([[1.0, 4.0, nan], [nan, 3.0, 2.0], [6.0, nan, 5.0]]))
-    {'cross': 4.0, 'self': 3.0}
-    """
-    n = matrix.shape[0]
-    off = matrix[~torch.eye(n, dtype=torch.bool)]
-    off = off[~torch.isnan(off)]
-    return {
-        "cross": float(off.mean()) if off.numel() else float("nan"),
-        "self": float(matrix.diagonal().mean()),
-    }
-
-
 def _raise_diverged(module, xs, mask, stats, *, epoch, batch, subjects, **replay):
     m, term = _diagnose(module, xs, mask, epoch=epoch, **replay)
     name = None if m is None else (subjects[m] if subjects is not None else str(m))
@@ -307,8 +280,9 @@ def train(
 
     Each record holds ``epoch``, ``loss``, ``recon``, ``rate`` (training averages over
     the epoch), ``val_loss``, ``val_recon``, ``val_rate`` when a validation sampler is
-    given (with ``val_cross`` and ``val_self`` of :func:`cross_metrics` for two subjects
-    or more), ``alpha`` for methods with an annealed prior weight, and ``seconds``.
+    given (with ``val_elbo``, and ``val_cross`` and ``val_self`` of
+    :func:`~neuromix.training.criteria.cross_metrics` for two subjects or more),
+    ``alpha`` for methods with an annealed prior weight, and ``seconds``.
     With ``stopping`` (an :class:`~neuromix.training.early_stopping.EarlyStopping` of
     one model, on a validation column), each record also holds ``best`` (whether the
     epoch's weights are the best so far, kept by ``stopping``), and training ends once

@@ -7,7 +7,7 @@ import torch
 
 import neuromix as nm
 from neuromix.estimators.vae import BETA_GRID
-from neuromix.training.loop import cross_metrics
+from neuromix.training.criteria import cross_metrics
 
 FAST = {"progress": False, "batch_size": 64}
 
