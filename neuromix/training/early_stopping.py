@@ -42,13 +42,14 @@ class EarlyStopping:
     >>> import torch
     >>> net = torch.nn.Linear(1, 1)
     >>> stop = EarlyStopping(1, patience=2, monitor="val_loss")
-    >>> for epoch, value in enumerate([3.0, 2.0, 2.5, 2.2]):
-    ...     stop.update(0, epoch, value, net)
+    >>> [stop.update(0, epoch, value, net) for epoch, value in enumerate([3.0, 2.0, 2.5, 2.2])]
+    [True, True, False, False]
     >>> stop.best_epoch[0], stop.done(0)
     (1, True)
     >>> stop = EarlyStopping(1, patience=2, monitor="val_loss", min_epochs=2)
-    >>> for epoch, value in enumerate([1.0, 2.0, 2.5, 2.2, 2.3, 2.4]):
-    ...     stop.update(0, epoch, value, net)
+    >>> values = [1.0, 2.0, 2.5, 2.2, 2.3, 2.4]
+    >>> [stop.update(0, epoch, value, net) for epoch, value in enumerate(values)]
+    [False, False, True, True, False, False]
     >>> stop.best_epoch[0], stop.done(0)
     (3, True)
     """
