@@ -587,7 +587,8 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 "validation_fraction (MultimodalVAE) or validation_size (neuromix.fit), or "
                 "pass a fixed beta and patience=None"
             )
-        scorer = getattr(self, "_scorer", None)
+        # the decoding criterion's passes are paid for only when it is the criterion
+        scorer = getattr(self, "_scorer", None) if self.criterion == "decode" else None
         if self.criterion == "decode" and scorer is None and validation is not None:
             raise ValueError(
                 "criterion='decode' decodes the condition of the validation samples and "
@@ -653,6 +654,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 subjects=self.subjects_,
                 stopping=stopping,
                 scorer=scorer,
+                cross=self._monitor() == CRITERIA["cross"],
             )
         except KeyboardInterrupt:
             module.load_state_dict(last.module)
@@ -730,6 +732,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                     description=f"beta in {list(betas)}",
                     stopping=stopping,
                     scorer=scorer,
+                    cross=self._monitor() == CRITERIA["cross"],
                 )
             else:
                 histories = [
@@ -747,6 +750,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                         subjects=self.subjects_,
                         stopping=_single(stopping, k),
                         scorer=scorer,
+                        cross=self._monitor() == CRITERIA["cross"],
                     )
                     for k, m in enumerate(members)
                 ]

@@ -13,11 +13,12 @@ from neuromix.plotting._axes import axes_list
 __all__ = ["plot_training"]
 
 #: Panels of the figure: the columns drawn in each (held-out columns are ``val_<name>``).
-PANELS = (("loss",), ("recon", "rate"), ("cross", "self"))
+PANELS = (("loss",), ("recon", "rate"), ("cross", "self"), ("decode_within", "decode_transfer"))
 _TITLES = (
     "loss",
     "reconstruction and rate",
     "prediction from latent means",
+    "decoding accuracy",
 )
 #: ``log=None`` uses a log scale when a panel's positive values span more than this factor.
 AUTO_LOG_RATIO = 20.0
@@ -65,7 +66,9 @@ def plot_training(
         ``recon``, ``rate``, their validation counterparts ``val_loss``, ``val_recon``,
         ``val_rate`` (drawn dashed), ``val_cross`` and ``val_self`` (each subject's
         validation activity predicted from another subject's latent mean, and from its
-        own: a third panel), and ``alpha`` (drawn on a right axis of the loss panel when
+        own), ``val_decode_within`` and ``val_decode_transfer`` (the validation
+        condition decoded from the latents, within and across subjects), each pair in a
+        panel of its own, and ``alpha`` (drawn on a right axis of the loss panel when
         it changes), as in :attr:`neuromix.NeuralModel.history_`.
     ax : matplotlib Axes or sequence of Axes, optional
         Where to draw: one Axes gets only the loss panel; a sequence gets the panels in

@@ -324,7 +324,7 @@ class Ensemble(nn.Module):
             g.mul_(factors.to(g).view(-1, *[1] * (g.dim() - 1)))
 
 
-def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimizer):
+def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimizer, cross=True):
     """One pass of every model (trains with an optimizer); the per-model averages."""
     k_models = ensemble.n_models
     training = optimizer is not None
@@ -340,7 +340,7 @@ def _epoch(ensemble: Ensemble, members, samplers, *, batch_size, epoch, optimize
     ]
     totals = torch.zeros(k_models, 3, dtype=torch.float64)
     n_seen = [0] * k_models
-    cross = not training and ensemble.members[0].n_subjects > 1
+    cross = cross and not training and ensemble.members[0].n_subjects > 1
     matrices = [0.0] * k_models
     with torch.set_grad_enabled(training):
         for batch, items in enumerate(itertools.zip_longest(*iters)):
@@ -461,6 +461,7 @@ def train_ensemble(
     description: str | None = None,
     stopping: EarlyStopping | None = None,
     scorer=None,
+    cross: bool = True,
 ) -> tuple[list[list[dict]], float]:
     """Train the members' modules together, each as its separate fit would train it.
 
@@ -475,7 +476,8 @@ def train_ensemble(
     the weights of its best epoch (the caller's call). A model that is done leaves the
     ensemble (the others go on with their own optimiser state), so its history ends
     where its separate fit's would. ``scorer`` is called on every model's module after
-    the validation pass, as by :func:`~neuromix.training.loop.train`.
+    the validation pass, as by :func:`~neuromix.training.loop.train`; ``cross=False``
+    leaves out the cross-prediction criterion.
 
     Returns
     -------
@@ -548,7 +550,7 @@ def train_ensemble(
             if any(v is not None for v in validations):
                 val = _epoch(
                     ensemble, here, validations,
-                    batch_size=max(batch_size, 1024), epoch=epoch, optimizer=None,
+                    batch_size=max(batch_size, 1024), epoch=epoch, optimizer=None, cross=cross,
                 )  # fmt: skip
             seconds = (time.perf_counter() - t0) / len(here)
             for j, k in enumerate(active):

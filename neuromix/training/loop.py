@@ -166,8 +166,10 @@ def _epoch(
     optimizer: torch.optim.Optimizer | None,
     clip_grad: float | None = None,
     subjects: Sequence[str] | None = None,
+    cross: bool = True,
 ) -> dict[str, float]:
-    """One pass; trains when an optimizer is given, else only evaluates.
+    """One pass; trains when an optimizer is given, else only evaluates (with the
+    cross-prediction criterion when ``cross`` and two subjects or more).
 
     Training checks every batch's loss, reconstruction, rate and gradient norm before
     the optimiser step and raises :class:`TrainingDivergedError` when one is not
@@ -177,7 +179,7 @@ def _epoch(
     n_seen = 0
     training = optimizer is not None
     params = [p for p in module.parameters() if p.requires_grad]
-    cross = None if training or module.n_subjects < 2 else 0.0
+    cross = None if training or not cross or module.n_subjects < 2 else 0.0
     module.train(training)
     with torch.set_grad_enabled(training):
         for batch, (xs, mask) in enumerate(
@@ -275,6 +277,7 @@ def train(
     subjects: Sequence[str] | None = None,
     stopping: EarlyStopping | None = None,
     scorer: Callable[[MultimodalModule], dict] | None = None,
+    cross: bool = True,
 ) -> list[dict]:
     """Fit ``module`` with Adam; returns the history as one dict per epoch.
 
@@ -289,6 +292,7 @@ def train(
     ``stopping`` says the model is done; restoring the best weights is the caller's.
     ``scorer`` (e.g. a :class:`~neuromix.training.criteria.DecodingCriterion`) is called
     on the module after every validation pass; its values join the record as ``val_*``.
+    ``cross=False`` leaves out the cross-prediction criterion (its decoder passes).
     ``clip_grad`` bounds the gradient norm of every step. Training runs the epochs
     ``start_epoch, ..., start_epoch + epochs - 1`` (the epoch number sets e.g. MMVM's
     annealed alpha and the resampled pairings), with ``optimizer`` when given (to
@@ -327,6 +331,7 @@ def train(
                     epoch=epoch,
                     generator=generator,
                     optimizer=None,
+                    cross=cross,
                 )
                 record.update({f"val_{k}": v for k, v in val.items()})
             if scorer is not None:

@@ -169,7 +169,8 @@ def test_plot_training_marks_the_kept_epoch(rec):
     model = nm.fit(rec, subject_dim="rat", beta=1.0, epochs=6, patience=2, **FAST)
     fig = model.plot_training()
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["loss", "reconstruction and rate", "prediction from latent means"]
+    criterion = {"cross": "prediction from latent means", "decode": "decoding accuracy"}
+    assert titles == ["loss", "reconstruction and rate", criterion[model.criterion]]
     marks = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
     assert any(np.allclose(m.get_xdata(), model.vae_.best_epoch_) for m in marks)
     import matplotlib.pyplot as plt
