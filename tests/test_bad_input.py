@@ -770,7 +770,10 @@ FIT = [
     pytest.param(
         _same,
         {"beta": -0.5},
-        _raises(ValueError, r"beta must be a number >= 0.0, got -0.5"),
+        _raises(
+            ValueError,
+            r"beta must be a number >= 0, .auto. or a list of distinct numbers >= 0, got -0.5",
+        ),
         id="beta-negative",
     ),
     pytest.param(

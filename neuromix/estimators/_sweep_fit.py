@@ -4,6 +4,7 @@ that runs in this process or in a Dask task (:mod:`neuromix.estimators._sweep_st
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,11 @@ def _prepare(cls, data, params: dict):
     return model, vae, sampler, validation
 
 
+def _selects(vae) -> bool:
+    """Whether a configuration chooses beta or stops early (not one fixed schedule)."""
+    return vae._betas() is not None or vae.patience is not None
+
+
 def _ensemble_key(vae, sampler) -> str:
     shared = [repr(vae.get_params(deep=False)[name]) for name in ENSEMBLE_KEYS]
     n_batches = math.ceil(len(sampler) / int(vae.batch_size))
@@ -87,9 +93,18 @@ def fit_configs(cls, data, configs, names, *, progress=True, evaluate=True, labe
     recordings = cls is NeuralModel
     prepared = [_prepare(cls, data, config) for config in configs]
     groups: dict[str, list[int]] = {}
-    for i, (_, vae, sampler, _) in enumerate(prepared):
-        groups.setdefault(_ensemble_key(vae, sampler), []).append(i)
     ensemble_of, seconds = {}, {}
+    for i, (model, vae, sampler, _) in enumerate(prepared):
+        if _selects(vae):
+            # beta="auto" (or a list) and early stopping are a fit's own ensemble and
+            # stopping rule: such a configuration is fitted as fit() fits it
+            start = time.perf_counter()
+            model.set_params(progress=bool(progress) and model.progress)
+            model.fit(data)
+            seconds[i] = time.perf_counter() - start
+            ensemble_of[i] = f"{label}separate{i}" if label else f"separate{i}"
+            continue
+        groups.setdefault(_ensemble_key(vae, sampler), []).append(i)
     for g, indices in enumerate(groups.values()):
         vaes = [prepared[i][1] for i in indices]
         members = [
@@ -116,10 +131,12 @@ def fit_configs(cls, data, configs, names, *, progress=True, evaluate=True, labe
         )
         for i, vae, history in zip(indices, vaes, histories, strict=True):
             vae.history_ = pd.DataFrame(history)
+            vae.beta_, vae.beta_selection_, vae.best_epoch_ = float(vae.beta), None, None
             vae.n_samples_ = len(prepared[i][2])
             ensemble_of[i], seconds[i] = (f"{label}{g}" if label else g), wall / len(indices)
     rows = []
     for i, (model, vae, _, _) in enumerate(prepared):
+        vae = model.vae_ if recordings else model
         row = _metrics(model, vae, evaluate, recordings)
         rows.append({**row, "fit_seconds": seconds[i], "ensemble": ensemble_of[i]})
     return [p[0] for p in prepared], rows

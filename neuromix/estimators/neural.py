@@ -100,8 +100,9 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         training never reads.
     validation_size : float, default=0.2
         Fraction of each subject's *training* trials kept aside as validation trials
-        (stratified by ``label``; never a test trial): early stopping and the choice of
-        beta read them, the networks are not trained on them. Validation trials are
+        (of each condition, rounded, every condition keeping a training trial; never a
+        test trial): early stopping and the choice of beta read them, the networks are
+        not trained on them. Validation trials are
         paired by condition like training trials (every validation trial used). 0: no
         validation trials (then ``beta`` must be a number and ``patience`` None).
     latent_dim : int, default=2
@@ -445,26 +446,20 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
 
     def _validation_split(self, trials, test, subject) -> np.ndarray:
         """The validation trials (along ``trials``): ``validation_size`` of the subject's
-        training trials, stratified by the label; never a test trial."""
+        training trials in each condition (rounded; a condition keeps at least one
+        training trial, so one with a single training trial has no validation trial);
+        never a test trial. A function of ``seed`` only."""
         mask = np.zeros(len(trials), dtype=bool)
         if self.validation_size == 0:
             return mask
         train = np.flatnonzero(~test)
-        try:
-            chosen = split_trials(
-                trials.iloc[train],
-                test_size=self.validation_size,
-                stratify=self.label,
-                seed=int(self.seed) + 1,
-                subject=subject,
-            )
-        except ValueError as error:
-            raise ValueError(
-                f"{error}; validation_size={self.validation_size} of the "
-                f"{len(train)} training trials: pass validation_size=0 to train without "
-                "validation trials (no early stopping, no beta='auto')"
-            ) from None
-        mask[train[chosen]] = True
+        labels = trials[self.label].to_numpy()[train]
+        rng = np.random.default_rng([int(self.seed), 11])
+        for value in pd.unique(labels):
+            members = train[labels == value]
+            n = min(len(members) - 1, int(np.floor(self.validation_size * len(members) + 0.5)))
+            if n > 0:
+                mask[rng.permutation(members)[:n]] = True
         return mask
 
     def _make_vae(self) -> MultimodalVAE:

@@ -184,7 +184,10 @@ def test_a_diverging_model_is_named(X):
         ({"betas": [0.5, 1.0]}, "betas is not a parameter of MultimodalVAE"),
         ({"method": ["mmvm", "avg"], "beta": [1.0]}, "one method per sweep"),
         ({"seed": [0, 0]}, "seed: values to sweep appear more than once: 0"),
-        ({"beta": [-1.0, 1.0]}, "beta must be a number >= 0.0, got -1.0"),
+        (
+            {"beta": [-1.0, 1.0]},
+            "beta must be a number >= 0, .auto. or a list of distinct numbers >= 0, got -1.0",
+        ),
         ({"hidden": [16, 16]}, r"pass a tuple \(hidden=\(16, 16\)\)"),
         ({"method_params": {"alpha": []}}, r"method_params\['alpha'\]: the list .* is empty"),
         ({"seed": [0, 1], "checkpoint": "fit.ckpt"}, "checkpoint is not supported by sweep"),

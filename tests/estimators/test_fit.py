@@ -38,7 +38,7 @@ def test_windows_and_pairing_follow_the_paper(model, rec):
     train = model.pairs_["train"]
     for odor, group in train.groupby("condition"):
         counts = [
-            int(((model.counts_[s].odor.values == odor) & ~model.test_[s]).sum())
+            int(((model.counts_[s].odor.values == odor) & model._part(s, "train")).sum())
             for s in model.subjects_
         ]
         assert len(group) == min(counts)
@@ -172,7 +172,7 @@ def test_resample_pairing_is_a_function_of_seed_and_epoch(rec):
     a = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     b = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     pd.testing.assert_frame_equal(a.pairs_["train"], b.pairs_["train"])
-    first = a._sampler(lambda e: a._positions(a._pair(False, rng=a._pairing_rng(e))))
+    first = a._sampler(lambda e: a._positions(a._pair("train", rng=a._pairing_rng(e))))
     third = first._pairs(2)
     first._pairs(0), first._pairs(1)  # drawing other epochs first changes nothing
     np.testing.assert_array_equal(first._pairs(2).numpy(), third.numpy())
@@ -182,12 +182,12 @@ def test_resample_pairing_uses_every_training_trial(rec):
     m = nm.fit(rec, subject_dim="rat", pairing="resample", epochs=1, progress=False)
     sampler = m._sampler(
         lambda epoch: m._positions(
-            m._pair(False, rng=np.random.default_rng(epoch), rule="resample")
+            m._pair("train", rng=np.random.default_rng(epoch), rule="resample")
         )
     )
     pairs0 = sampler._pairs(0).numpy()
     for j, s in enumerate(m.subjects_):
-        assert set(pairs0[:, j]) == set(np.flatnonzero(~m.test_[s]))
+        assert set(pairs0[:, j]) == set(np.flatnonzero(m._part(s, "train")))
     assert not np.array_equal(pairs0, sampler._pairs(1).numpy())
 
 

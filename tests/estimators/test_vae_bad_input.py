@@ -95,7 +95,10 @@ FIT_CASES = [
     (
         {"beta": -0.1},
         GOOD,
-        pytest.raises(ValueError, match=r"beta must be a number >= 0.0, got -0.1"),
+        pytest.raises(
+            ValueError,
+            match=r"beta must be a number >= 0, .auto. or a list of distinct numbers >= 0, got -0.1",
+        ),
     ),
     (
         {"precision": "fp16"},

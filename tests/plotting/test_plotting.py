@@ -326,7 +326,7 @@ def make_history(val=True, alpha=False, n=5):
 def test_training_curves(val):
     fig = plot_training(make_history(val=val))
     loss_ax, terms_ax = fig.axes
-    suffix = [" (held-out)"] if val else []
+    suffix = [" (validation)"] if val else []
     assert [line.get_label() for line in loss_ax.get_lines()] == [
         "loss",
         *("loss" + s for s in suffix),
@@ -610,7 +610,12 @@ def test_figures_of_a_fitted_model(model):
     assert len(fig.axes[-1].collections[0].get_offsets()) == int(
         (model.latents().split == "test").sum()
     )
-    assert len(model.plot_training().axes) == 2
+    # the loss, its terms, and the validation criterion (cross-subject prediction)
+    assert [ax.get_title() for ax in model.plot_training().axes] == [
+        "loss",
+        "reconstruction and rate",
+        "prediction from latent means",
+    ]
     fig = plot_decoding(model.decode())
     assert [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()] == [
         "Barat",

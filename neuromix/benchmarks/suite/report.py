@@ -78,7 +78,7 @@ def leave_one_out(options: pd.DataFrame) -> pd.DataFrame:
     >>> opts = pd.DataFrame({"dataset": list("aabbcc"), "option": ["x", "y"] * 3,
     ...                      "within": [.9, .8, .9, .8, .5, .9], "transfer": [.9, .8] * 3})
     >>> leave_one_out(opts)[["left_out", "chosen"]].values.tolist()
-    [['a', 'x'], ['b', 'x'], ['c', 'x']]
+    [['a', 'y'], ['b', 'y'], ['c', 'x']]
     """
     options = options.copy()
     options["quality"] = _quality(options["within"], options["transfer"])
