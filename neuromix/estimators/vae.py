@@ -56,7 +56,7 @@ from neuromix.training.samplers import ArraySampler
 __all__ = ["BETA_GRID", "CRITERIA", "MultimodalVAE"]
 
 #: The betas ``beta="auto"`` chooses among (see :class:`MultimodalVAE`).
-BETA_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+BETA_GRID = (1.0, 4.0, 16.0)
 #: Validation criteria: the history column each is read from (lower is better).
 CRITERIA = {"cross": "val_cross", "elbo": "val_elbo", "decode": "val_decode"}
 

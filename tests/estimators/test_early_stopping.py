@@ -200,18 +200,35 @@ def test_bad_selection_parameters_are_refused(rec, tmp_path, params, match):
         nm.fit(rec, subject_dim="rat", epochs=1, **FAST, **params)
 
 
-def test_too_few_trials_for_a_validation_split_names_the_subject():
-    # odor C has one training trial in each subject: it cannot have a validation trial
+def _tiny(odors):
     rng = np.random.default_rng(0)
-    odors = ["A"] * 5 + ["B"] * 5 + ["C"] * 2
+    n = len(odors)
     trials = pd.DataFrame(
-        {"start_time": np.arange(12) * 2.0, "stop_time": np.arange(12) * 2.0 + 1.0, "odor": odors}
+        {"start_time": np.arange(n) * 2.0, "stop_time": np.arange(n) * 2.0 + 1.0, "odor": odors}
     )
-    rec = {
-        s: nm.from_arrays([np.sort(rng.uniform(0, 24, 200)) for _ in range(3)], trials, subject=s)
+    return {
+        s: nm.from_arrays(
+            [np.sort(rng.uniform(0, 2 * n, 200)) for _ in range(3)], trials, subject=s
+        )
         for s in ("R1", "R2")
     }
-    with pytest.raises(ValueError, match=r"subject 'R1'.*validation_size=0.2 of the 9"):
-        nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.25, **FAST)
-    nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.25, validation_size=0.0, beta=1.0,
+
+
+def test_a_condition_with_one_training_trial_keeps_it_for_training():
+    # per odor: A, B 4 training trials (one to validation: 0.2 x 4 rounds to 1), C one
+    rec = _tiny(["A"] * 5 + ["B"] * 5 + ["C"] * 2)
+    model = nm.fit(rec, subject_dim="rat", epochs=2, test_size=0.25, **FAST)
+    for s in model.subjects_:
+        odors = model.counts_[s].odor.values
+        assert sorted(odors[model.validation_[s]]) == ["A", "B"]
+        assert sorted(set(odors[model._part(s, "train")])) == ["A", "B", "C"]
+    assert set(model.pairs_["validation"].condition) == {"A", "B"}
+
+
+def test_too_few_trials_for_validation_names_the_subject():
+    # one training trial per odor: no validation trial, so no beta="auto" nor patience
+    rec = _tiny(["A"] * 2 + ["B"] * 2 + ["C"] * 2)
+    with pytest.raises(ValueError, match=r"subject 'R1': validation_size=0.2: no odor"):
+        nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.5, **FAST)
+    nm.fit(rec, subject_dim="rat", epochs=1, test_size=0.5, beta=1.0, patience=None,
            progress=False, batch_size=16)  # fmt: skip
