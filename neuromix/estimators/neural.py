@@ -101,10 +101,10 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
     validation_size : float, default=0.2
         Fraction of each subject's *training* trials kept aside as validation trials
         (of each condition, rounded, at least one, every condition keeping a training
-        trial; never a test trial): early stopping and the choice of beta read them, the networks are
-        not trained on them. Validation trials are
-        paired by condition like training trials (every validation trial used). 0: no
-        validation trials (then ``beta`` must be a number and ``patience`` None).
+        trial; never a test trial): early stopping and the choice of beta read them,
+        the networks are not trained on them. Validation trials are paired by
+        condition like training trials (every validation trial used). 0: no validation
+        trials (then ``beta`` must be a number and ``patience`` None).
     latent_dim : int, default=2
     beta : float, "auto" or list of float, default="auto"
         Weight of the rate term against the reconstruction, the Poisson
