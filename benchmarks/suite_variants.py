@@ -24,18 +24,80 @@ import warnings
 from pathlib import Path
 
 
+def _criteria_choices(folder: Path):
+    """Per dataset of a variant's runs: each beta's held-out quality (mean of within and
+    transfer), and the beta each validation criterion recorded in the selection (the
+    value at each candidate's kept epoch) would choose."""
+    import numpy as np
+
+    rows = []
+    for path in sorted((folder / "runs").glob("*.json")):
+        run = json.loads(path.read_text())
+        metrics, dataset = run["metrics"], run["config"]["dataset"]
+        selection = metrics.get("selection")
+        if selection is None:
+            continue
+        data = selection["data_vars"]
+        betas = selection["coords"]["beta"]["data"]
+        quality = {c["beta"]: (c["within"] + c["transfer"]) / 2 for c in metrics["candidates"]}
+        row = {"dataset": dataset, "chosen": metrics.get("beta")}
+        for name in ("val_decode", "val_cross", "val_elbo"):
+            if name not in data:
+                continue
+            values = np.array([np.nan if v is None else v for v in data[name]["data"]], float)
+            if np.isfinite(values).any():
+                row[name] = quality[betas[int(np.nanargmin(values))]]
+        row["best in hindsight"] = max(quality.values())
+        rows.append(row)
+    return rows
+
+
+def report(out: Path) -> None:
+    """Per variant folder under ``out``: leave-one-dataset-out of ``beta="auto"`` and
+    of each fixed beta of its grid, and what each validation criterion would choose."""
+    import pandas as pd
+
+    from neuromix.benchmarks.suite.report import _options, candidate_table, leave_one_out
+    from neuromix.evaluation.sweep import gather
+
+    for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
+        table = gather(folder)
+        cand = candidate_table(table) if "candidates" in table else pd.DataFrame()
+        if cand.empty:
+            continue
+        options = _options(cand)
+        mean = options.assign(quality=(options.within + options.transfer) / 2)
+        loo = leave_one_out(options)
+        criteria = pd.DataFrame(_criteria_choices(folder))
+        loo.to_csv(folder / "leave_one_out.csv", index=False)
+        criteria.to_csv(folder / "criteria.csv", index=False)
+        print(f"== {folder.name}: {cand.dataset.nunique()} datasets")
+        print("mean and minimum over datasets of (within + transfer) / 2 per option:")
+        print(mean.groupby("option")["quality"].agg(["mean", "min"]).round(3).to_string())
+        print("leave one dataset out (chosen on the others, scored on the one left out):")
+        print(loo.round(3).to_string(index=False))
+        print("quality of the beta each validation criterion chooses (mean over datasets):")
+        print(criteria.drop(columns=["dataset", "chosen"]).mean().round(4).to_string())
+
+
 def main() -> None:
     from neuromix.benchmarks.suite import run_suite
     from neuromix.benchmarks.suite.datasets import SUITE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variant", help="name of the variant (its folder under --out)")
-    parser.add_argument("params", help="JSON: neuromix.fit / MultimodalVAE arguments")
+    parser.add_argument("variant", nargs="?", help="name of the variant (its folder under --out)")
+    parser.add_argument("params", nargs="?", help="JSON: neuromix.fit / MultimodalVAE arguments")
     parser.add_argument("--out", required=True)
     parser.add_argument("--datasets", help="comma-separated suite datasets (default: all)")
     parser.add_argument("--method", default="mmvm", help="suite method (default mmvm)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", action="store_true", help="only report the variants")
     args = parser.parse_args()
+    if args.report:
+        report(Path(args.out))
+        return
+    if args.variant is None or args.params is None:
+        parser.error("a variant and its params are needed (or --report)")
     params = json.loads(args.params)
     if "hidden" in params:
         params["hidden"] = tuple(params["hidden"])

@@ -60,7 +60,7 @@ def test_validation_size_zero_trains_on_every_training_trial(rec):
 
 def test_early_stopping_keeps_the_best_epoch_of_an_uninterrupted_fit(rec):
     """Stopped at epoch e with its best at b, the model equals a fit of b + 1 epochs."""
-    common = dict(subject_dim="rat", beta=2.0, seed=3, **FAST)
+    common = dict(subject_dim="rat", beta=2.0, seed=3, criterion="cross", **FAST)
     stopped = nm.fit(rec, epochs=60, patience=2, min_epochs=3, **common)
     history = stopped.history_
     best = stopped.vae_.best_epoch_

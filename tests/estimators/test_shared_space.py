@@ -1,7 +1,8 @@
 """On the simulated rats (seeded, held-out trials): MMVM finds the shared space.
 
-A reduced setting of the package defaults (three rats, fewer epochs) so that it runs in
-the test suite; `neuromix benchmark rats` gives the full numbers.
+A reduced setting of the package defaults (three rats, at most 20 epochs, beta chosen
+from two values rather than three) so that it runs in the test suite;
+`neuromix benchmark rats` and `neuromix benchmark suite` give the full numbers.
 """
 
 import numpy as np
@@ -19,7 +20,15 @@ pytestmark = pytest.mark.xdist_group("shared_space")
 def fits():
     rec = nm.datasets.simulate_odor_sequence(seed=0, subjects=["Barat", "Mitt", "Stella"])
     return {
-        method: nm.fit(rec, subject_dim="rat", method=method, epochs=30, seed=0, progress=False)
+        method: nm.fit(
+            rec,
+            subject_dim="rat",
+            method=method,
+            beta=[4.0, 16.0],
+            epochs=20,
+            seed=0,
+            progress=False,
+        )
         for method in ("mmvm", "independent")
     }
 
