@@ -8,7 +8,16 @@ import neuromix as nm
 from neuromix.training.loop import TrainingDivergedError
 
 ARRAYS = {"epochs": 3, "batch_size": 64, "progress": False}
-RECORDINGS = {"subject_dim": "rat", "label": "odor", "epochs": 2, "batch_size": 64}
+RECORDINGS = {
+    "subject_dim": "rat",
+    "label": "odor",
+    "epochs": 2,
+    "batch_size": 64,
+    # one fixed schedule (a selecting configuration is fitted alone), and the criterion
+    # an ensemble of several splits records (the decoding one is per split)
+    "patience": None,
+    "criterion": "cross",
+}
 #: weights of a sweep model against its separate fit: the grouped matmuls sum in another
 #: order, so equal up to float32 rounding after a few hundred Adam steps
 RTOL, ATOL = 1e-4, 1e-5
@@ -204,3 +213,17 @@ def test_only_mlp_subjects_are_ensembled():
     images["b"] = images["a"][:, :1]
     with pytest.raises(ValueError, match=r"sweep trains MLP subjects only.*'image'"):
         nm.sweep(images, seed=[0, 1], epochs=1, conv_width=4, progress=False)
+
+
+def test_a_configuration_that_stops_early_is_fitted_as_fit_fits_it(X):
+    # patience (and beta="auto") are a fit's own schedule: such configurations are not
+    # put in a shared ensemble, each equals its separate fit
+    sweep = nm.sweep(X, seed=[0, 1], patience=1, min_epochs=1, **ARRAYS)
+    assert len(sweep) == 2
+    for key, vae in sweep.models.items():
+        seed = key[-1] if isinstance(key, tuple) else key
+        separate = nm.MultimodalVAE(seed=seed, patience=1, min_epochs=1, **ARRAYS).fit(X)
+        assert vae.best_epoch_ == separate.best_epoch_ is not None
+        assert vae.beta_ == 1.0
+        assert_same_weights(vae.module_, separate.module_)
+        assert_same_history(vae.history_, separate.history_)
