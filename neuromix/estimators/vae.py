@@ -161,8 +161,11 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         :data:`BETA_GRID` (a list: among its values) by the validation criterion
         (``criterion``): one model per beta, trained together as one ensemble when
         every subject has an MLP (the machinery of :func:`neuromix.sweep`), each
-        early-stopped on the criterion when ``patience`` is set; the model of the best
-        criterion is kept (``beta_``), and the grid, its scores and the choice are in
+        early-stopped on the criterion when ``patience`` is set, and all of them once
+        no model has improved the best criterion of the grid for ``patience`` epochs
+        (a beta still improving on itself but not on the best would not be chosen);
+        the model of the best criterion is kept (``beta_``), and the grid, its scores
+        and the choice are in
         ``beta_selection_`` (an xarray Dataset). Needs validation samples; cannot be
         resumed from a ``checkpoint``.
     rate_scale : {"one", "subjects"}, default="one"
@@ -552,8 +555,9 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             return tuple(float(b) for b in self.beta)
         return None
 
-    def _stopping(self, n_models: int) -> EarlyStopping | None:
-        """Early stopping on the validation criterion, or None (``patience=None``)."""
+    def _stopping(self, n_models: int, *, shared: bool = False) -> EarlyStopping | None:
+        """Early stopping on the validation criterion, or None (``patience=None``);
+        ``shared``: the models are the candidates of one choice of beta."""
         if self.patience is None:
             return None
         return EarlyStopping(
@@ -562,6 +566,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             monitor=self._monitor(),
             # a fit shorter than min_epochs keeps its last epoch
             min_epochs=min(int(self.min_epochs), int(self.epochs) - 1),
+            shared=shared,
         )
 
     def _monitor(self) -> str:
@@ -704,7 +709,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 "checkpoint"
             )
         modules = [self._new_module(int(self.seed)) for _ in betas]
-        stopping = self._stopping(len(betas)) or EarlyStopping(
+        stopping = self._stopping(len(betas), shared=True) or EarlyStopping(
             len(betas), patience=None, monitor=self._monitor()
         )
         members = [

@@ -36,6 +36,13 @@ class EarlyStopping:
         cross-subject criterion is lowest at the very start, when every subject's
         decoder predicts mean rates, before it rises as each subject learns a latent of
         its own, and falls again as the rate aligns them.
+    shared : bool, default=False
+        The models are candidates of one choice (``beta="auto"``): besides its own
+        patience, every model is done once ``patience`` epochs have passed without any
+        model improving the best value of all of them. A model still improving on its
+        own but not on the best of the others would not be chosen, so it is not trained
+        further. False: the models are independent (a sweep), each stops as its
+        separate fit would.
 
     Examples
     --------
@@ -52,12 +59,31 @@ class EarlyStopping:
     [False, False, True, True, False, False]
     >>> stop.best_epoch[0], stop.done(0)
     (3, True)
+
+    Shared: model 1 improves on itself at epochs 1-3 but never on model 0's 1.0
+
+    >>> stop = EarlyStopping(2, patience=2, monitor="val_loss", shared=True)
+    >>> for epoch, values in enumerate([(1.0, 5.0), (1.5, 4.0), (1.6, 3.0), (1.7, 2.0)]):
+    ...     _ = [stop.update(k, epoch, v, net) for k, v in enumerate(values)]
+    >>> stop.best_epoch, stop.done(1), stop.all_done()
+    ([0, 2], True, True)
     """
 
-    def __init__(self, n_models: int, *, patience: int | None, monitor: str, min_epochs: int = 0):
+    def __init__(
+        self,
+        n_models: int,
+        *,
+        patience: int | None,
+        monitor: str,
+        min_epochs: int = 0,
+        shared: bool = False,
+    ):
         self.patience = None if patience is None else int(patience)
         self.monitor = monitor
         self.min_epochs = int(min_epochs)
+        self.shared = bool(shared)
+        self._overall: tuple[float, int] | None = None  # the best of all models, its epoch
+        self._told = [-1] * n_models  # the latest epoch each model was told
         self.best = [math.inf] * n_models
         self.best_epoch: list[int | None] = [None] * n_models
         self.wait = [0] * n_models
@@ -69,8 +95,11 @@ class EarlyStopping:
         it had (as a separate fit, which would have stopped). Returns whether it was."""
         if self.done(k) or epoch < self.min_epochs:
             return False
+        self._told[k] = int(epoch)
         value = float(value)
         if math.isfinite(value) and (self.best_epoch[k] is None or value < self.best[k]):
+            if self._overall is None or value < self._overall[0]:
+                self._overall = (value, int(epoch))
             self.best[k], self.best_epoch[k], self.wait[k] = value, epoch, 0
             self._states[k] = {n: t.detach().clone() for n, t in module.state_dict().items()}
             return True
@@ -78,8 +107,19 @@ class EarlyStopping:
         return False
 
     def done(self, k: int) -> bool:
-        """Whether model k has waited ``patience`` epochs without a better value."""
-        return self.patience is not None and self.wait[k] >= self.patience
+        """Whether model k has waited ``patience`` epochs without a better value (or,
+        ``shared``, all models have without a better value than the best of all)."""
+        if self.patience is None:
+            return False
+        if self.wait[k] >= self.patience:
+            return True
+        # the epochs model k has been told since the best of all (the same count for
+        # every model at the end of an epoch, whatever order they were told in)
+        return (
+            self.shared
+            and self._overall is not None
+            and self._told[k] - self._overall[1] >= self.patience
+        )
 
     def all_done(self) -> bool:
         return all(self.done(k) for k in range(len(self.best)))
@@ -97,6 +137,9 @@ class EarlyStopping:
         self.best_epoch[k] = int(history[best[-1]]["epoch"])
         self.best[k] = float(history[best[-1]][self.monitor])
         self.wait[k] = len(history) - 1 - best[-1]
+        self._told[k] = len(history) - 1
+        if self._overall is None or self.best[k] < self._overall[0]:
+            self._overall = (self.best[k], self.best_epoch[k])
         self._states[k] = state
 
     def restore(self, modules: Sequence[nn.Module]) -> None:
