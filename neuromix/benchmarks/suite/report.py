@@ -243,8 +243,13 @@ def write_report(out, setting: SuiteSetting, table: pd.DataFrame, info: dict) ->
         lines += [
             "## beta='auto' against fixed beta",
             "",
-            "Transfer of each beta of the grid (each a fit with early stopping, trained "
-            "in the same ensemble as the selection) and of the automatic choice:",
+            "Transfer of each candidate beta of the selection, at the epoch it was kept, "
+            "and of the automatic choice. The candidates stop together once none has "
+            "improved the best validation criterion of the grid for `patience` epochs, "
+            "so a beta that was not chosen may have been cut before its own early stop: "
+            "its numbers are a lower bound for a fit at that beta alone. Fits at fixed "
+            "betas, each stopped on its own, are made by `benchmarks/suite_variants.py` "
+            "(docs/results/suite/variants).",
             "",
             _markdown(_auto_vs_fixed(cand)),
         ]
@@ -259,8 +264,8 @@ def write_report(out, setting: SuiteSetting, table: pd.DataFrame, info: dict) ->
             _markdown(summary.reset_index()),
             "## Leave one dataset out",
             "",
-            "The option (auto or a fixed beta) chosen on all datasets but one, by the mean "
-            "of within and transfer, scored on the one left out:",
+            "The option (auto or a candidate beta, as above) chosen on all datasets but "
+            "one, by the mean of within and transfer, scored on the one left out:",
             "",
             _markdown(loo),
         ]
