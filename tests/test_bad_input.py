@@ -697,13 +697,15 @@ def rec():
 def trainings(monkeypatch):
     """Records every call of the training loop: a refused input must never reach it."""
     calls = []
-    train = estimator_module.train
+    # one model (a fixed beta), or the candidates of beta="auto" as one ensemble
+    for name in ("train", "train_ensemble"):
+        original = getattr(estimator_module, name)
 
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return train(*args, **kwargs)
+        def spy(*args, _original=original, **kwargs):
+            calls.append(1)
+            return _original(*args, **kwargs)
 
-    monkeypatch.setattr(estimator_module, "train", spy)
+        monkeypatch.setattr(estimator_module, name, spy)
     return calls
 
 

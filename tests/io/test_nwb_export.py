@@ -27,7 +27,7 @@ def export_latents(model, paths=None, **kwargs):
         paths,
         subject_dim=model.subject_dim,
         method=model.method,
-        beta=model.beta,
+        beta=model.beta_,
         window=model.window,
         bin_size=model.bin_size,
         step=model.step,
@@ -189,9 +189,10 @@ def test_window_table_traces_each_row_to_its_trial(model, expected, exported, su
 
 def test_module_description_names_the_model(model, exported):
     description = _read(exported["Mitt"])["description"]
+    # the fitted beta (chosen by beta="auto" at the defaults)
     assert (
-        "latents_mmvm: neuromix 0.1.0, method mmvm, beta 10, latent_dim 2, 5 rats modelled "
-        "jointly (Barat, Buchanan, Mitt, Stella, SuperChris)"
+        f"latents_mmvm: neuromix 0.1.0, method mmvm, beta {model.beta_:g}, latent_dim 2, 5 rats "
+        "modelled jointly (Barat, Buchanan, Mitt, Stella, SuperChris)"
     ) in description
     assert description.startswith("Latents of multimodal VAEs fitted with neuromix")
     assert nm.__version__ in description

@@ -610,11 +610,11 @@ def test_figures_of_a_fitted_model(model):
     assert len(fig.axes[-1].collections[0].get_offsets()) == int(
         (model.latents().split == "test").sum()
     )
-    # the loss, its terms, and the validation criterion (cross-subject prediction)
+    # the loss, its terms, and the validation criterion (decoding, the default)
     assert [ax.get_title() for ax in model.plot_training().axes] == [
         "loss",
         "reconstruction and rate",
-        "prediction from latent means",
+        "decoding accuracy",
     ]
     fig = plot_decoding(model.decode())
     assert [t.get_text().split("\n")[0] for t in fig.axes[0].get_xticklabels()] == [

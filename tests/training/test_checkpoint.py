@@ -212,6 +212,7 @@ def test_neural_model_resumes_after_ctrl_c(monkeypatch, tmp_path):
     rec = nm.datasets.simulate_odor_sequence(seed=0, n_trials=40, n_units=10)
     params = {
         "subject_dim": "rat",
+        "beta": 10.0,  # a fit that chooses beta is not resumable (one ensemble)
         "pairing": "resample",
         "epochs": 4,
         "batch_size": 128,

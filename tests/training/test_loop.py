@@ -43,5 +43,5 @@ def test_estimators_apply_gradient_clipping(monkeypatch, clip_grad, expected_cal
     rec = nm.datasets.simulate_odor_sequence(
         seed=0, n_trials=40, n_units=4, subjects=["Barat", "Mitt"]
     )
-    nm.fit(rec, epochs=1, progress=False, clip_grad=clip_grad, missing="drop")
+    nm.fit(rec, epochs=1, beta=10.0, progress=False, clip_grad=clip_grad, missing="drop")
     assert len(calls) > 0 if clip_grad else calls == []

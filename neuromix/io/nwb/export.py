@@ -385,7 +385,7 @@ def write_latents(
     ...     model.sources_,
     ...     subject_dim="rat",
     ...     method=model.method,
-    ...     beta=model.beta,
+    ...     beta=model.beta_,
     ...     window=model.window,
     ...     bin_size=model.bin_size,
     ...     step=model.step,
