@@ -42,7 +42,8 @@ def _transfer(model):
 @pytest.mark.slow
 def test_mmvm_decodes_the_odor_well_above_chance(fits):
     dec, _ = _transfer(fits["mmvm"])
-    # measured (seed 0, 30 epochs): 0.56, 0.65, 0.72 against chance 0.31, 0.29, 0.29
+    # measured (seed 0, beta 4 chosen of [4, 16], best epoch 11): 0.62, 0.74, 0.72 against
+    # chance 0.31, 0.29, 0.29
     assert (dec.accuracy > dec.chance + 0.1).all(), dec.accuracy.values
     assert (abs(dec.shuffled - dec.chance) < 0.1).all()
 
@@ -51,7 +52,7 @@ def test_mmvm_decodes_the_odor_well_above_chance(fits):
 def test_mmvm_transfers_across_rats_and_independent_vaes_do_not(fits):
     _, mmvm = _transfer(fits["mmvm"])
     _, independent = _transfer(fits["independent"])
-    # measured (seed 0, 30 epochs): 0.50 against 0.14; chance is about 0.3
+    # measured (seed 0, this setting): 0.68 against 0.28; chance is about 0.3
     assert mmvm > independent + 0.15, (mmvm, independent)
     al = {m: fits[m].alignment().attrs for m in fits}
     assert al["mmvm"]["mean_distance"] < al["independent"]["mean_distance"]
