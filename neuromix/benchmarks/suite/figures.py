@@ -49,7 +49,7 @@ def summary_figure(table: pd.DataFrame, datasets: list[str]):
         if metric == "within":
             raw = values["raw"].reindex(datasets)
             ax.scatter(raw, y, marker="D", s=28, facecolors="none", edgecolors="k",
-                       label="raw windows (ceiling)")  # fmt: skip
+                       label="raw windows (within only)")  # fmt: skip
         for key, label, marker, colour in _MARKS:
             v = values[key].reindex(datasets)
             ax.scatter(v, y, marker=marker, s=36, color=colour, label=label, zorder=3)
@@ -58,7 +58,9 @@ def summary_figure(table: pd.DataFrame, datasets: list[str]):
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlim(0, 1.02)
     axes[0].set_yticks(y, datasets)
-    axes[1].legend(loc="lower left", fontsize="small", bbox_to_anchor=(1.02, 0.0))
+    # the within panel has every mark (the raw windows are decoded within subjects only)
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[1].legend(handles, labels, loc="lower left", fontsize="small", bbox_to_anchor=(1.02, 0.0))
     return fig
 
 
