@@ -162,10 +162,10 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         and scored on the validation trials' latents of the same subject and of every
         other (the mean of within and across); ``"cross"``, each subject's validation
         windows predicted from other subjects' latent means; ``"elbo"``, the negative
-        validation ELBO. On the suite's datasets the decoding criterion chose the beta
-        that was best on the test trials more often than the other two, and the ELBO
-        least often: it prefers the small betas that reconstruct best, and those did
-        not align the simulated rats (docs/model.md, "Validation and the choice of
+        validation ELBO. On the suite's datasets the betas the decoding criterion
+        chose scored highest on the test trials, on average, and those of the ELBO
+        lowest: it prefers the small betas that reconstruct best, and those did not
+        align the simulated rats (docs/model.md, "Validation and the choice of
         beta"). The labels of validation trials are read, never those of test trials.
     checkpoint, checkpoint_every
         Keep the training state in a file every ``checkpoint_every`` epochs and resume
