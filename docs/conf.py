@@ -47,6 +47,7 @@ exclude_patterns = [
     "**/*.jsonl",
     "**/*.json",
     "**/*.csv",
+    "results/suite/variants/**",
 ]
 
 # -- API reference: autosummary stubs are generated into api/generated/ (gitignored) --

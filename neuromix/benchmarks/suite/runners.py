@@ -182,8 +182,8 @@ def _brief(metrics: dict) -> dict:
 
 
 def run_one(dataset: str, method: str, *, setting: SuiteSetting, prepared: dict) -> dict:
-    """Fit one method on one dataset and score it (:func:`~neuromix.benchmarks.
-    alignment.scoring.score`: within, transfer, worst ordered pair, chance)."""
+    """Fit one method on one dataset and score it: within, transfer, worst ordered pair
+    and chance, as :func:`neuromix.benchmarks.alignment.scoring.score` gives them."""
     data, k = prepared["data"], prepared["latent_dim"]
     within_only, candidates = False, []
     start = time.perf_counter()
