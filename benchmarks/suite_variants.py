@@ -52,6 +52,45 @@ def _criteria_choices(folder: Path):
     return rows
 
 
+def _halving_replay(folder: Path, rung: int = 10):
+    """Successive halving replayed on a variant's runs, whose candidates each trained on
+    their own: at the end of epochs ``rung``, ``2 rung``, ... the worse half of those
+    left (by the best criterion of their curve so far) is culled; the choice is the best
+    criterion at the kept epoch among those left. Per dataset: the quality of the beta
+    the full grid and the halving choose, and the model-epochs each trains."""
+    import numpy as np
+
+    rows = []
+    for path in sorted((folder / "runs").glob("*.json")):
+        run = json.loads(path.read_text())
+        metrics, selection = run["metrics"], run["metrics"].get("selection")
+        if selection is None:
+            continue
+        data, betas = selection["data_vars"], selection["coords"]["beta"]["data"]
+        curve = np.array([[np.nan if v is None else v for v in row]
+                          for row in data["curve"]["data"]], float)  # fmt: skip
+        final = np.array([np.inf if v is None else v for v in data["score"]["data"]], float)
+        trained = np.asarray(data["epochs_trained"]["data"], int)
+        quality = {c["beta"]: (c["within"] + c["transfer"]) / 2 for c in metrics["candidates"]}
+        alive, stop, at = list(range(len(betas))), dict(enumerate(trained)), rung
+        while len(alive) > 1 and any(stop[k] > at for k in alive):
+            best = {k: np.nanmin(np.r_[curve[k, : min(at, stop[k])], np.inf]) for k in alive}
+            ranked = sorted(alive, key=lambda k: best[k])
+            for k in ranked[len(ranked) - len(ranked) // 2 :]:
+                stop[k] = min(stop[k], at)
+                alive.remove(k)
+            at *= 2
+        pick = min(alive, key=lambda k: final[k])
+        rows.append({
+            "dataset": run["config"]["dataset"],
+            "full grid": quality[betas[int(np.argmin(final))]],
+            "halving": quality[betas[pick]],
+            "epochs full grid": int(trained.sum()),
+            "epochs halving": int(sum(stop.values())),
+        })  # fmt: skip
+    return rows
+
+
 def report(out: Path) -> None:
     """Per variant folder under ``out``: leave-one-dataset-out of ``beta="auto"`` and
     of each fixed beta of its grid, and what each validation criterion would choose."""
@@ -78,6 +117,16 @@ def report(out: Path) -> None:
         print(loo.round(3).to_string(index=False))
         print("quality of the beta each validation criterion chooses (mean over datasets):")
         print(criteria.drop(columns=["dataset", "chosen"]).mean().round(4).to_string())
+        halving = pd.DataFrame(_halving_replay(folder))
+        halving.to_csv(folder / "halving.csv", index=False)
+        same = int((halving["full grid"] == halving["halving"]).sum())
+        print(
+            f"successive halving replayed (rungs 10, 20, ...): the full grid's beta on {same} "
+            f"of {len(halving)} datasets; mean quality {halving['full grid'].mean():.4f} -> "
+            f"{halving['halving'].mean():.4f}; model-epochs "
+            f"{halving['epochs halving'].sum() / halving['epochs full grid'].sum():.2f} of "
+            "the full grid's"
+        )
 
 
 def main() -> None:

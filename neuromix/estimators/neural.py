@@ -167,6 +167,10 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         lowest: it prefers the small betas that reconstruct best, and those did not
         align the simulated rats (docs/model.md, "Validation and the choice of
         beta"). The labels of validation trials are read, never those of test trials.
+    halving : bool, default=True
+        Successive halving of the beta candidates, as in :class:`neuromix.MultimodalVAE`:
+        after ``min_epochs`` epochs, then twice and four times as many, the worse half
+        of the candidates still training stops and is never chosen.
     checkpoint, checkpoint_every
         Keep the training state in a file every ``checkpoint_every`` epochs and resume
         from it when it exists, as in :class:`neuromix.MultimodalVAE`. The checkpoint
@@ -266,6 +270,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         patience=10,
         min_epochs=10,
         criterion="decode",
+        halving=True,
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -301,6 +306,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.patience = patience
         self.min_epochs = min_epochs
         self.criterion = criterion
+        self.halving = halving
 
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):

@@ -171,11 +171,9 @@ class Poisson(Likelihood):
             return torch.exp(eta), eta
         rate = F.softplus(params)
         # log softplus(eta) -> eta in the lower tail, where softplus underflows to 0 and
-        # a spike would cost -x log 0 = inf; clamp the other branch so that its unused
-        # gradient stays finite too.
-        log_rate = torch.where(
-            params < -15.0, params, torch.log(F.softplus(params.clamp(min=-15.0)))
-        )
+        # a spike would cost -x log 0 = inf; the floor keeps the unused branch's gradient
+        # finite (softplus(-15) = 3e-7 is far above it, so the used branch never meets it).
+        log_rate = torch.where(params < -15.0, params, torch.log(rate.clamp(min=1e-30)))
         return rate, log_rate
 
     def nll(self, params, x):

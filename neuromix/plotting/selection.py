@@ -61,7 +61,8 @@ def plot_beta_selection(selection: xr.Dataset, *, ax=None, figsize=None):
     criterion = selection.attrs.get("criterion", "criterion")
     label = _LABELS.get(criterion, criterion)
     first = axes[0]
-    first.plot(betas, score, "o-", color="C0")
+    shown = np.isfinite(score)  # a beta culled before min_epochs has no best epoch
+    first.plot(betas[shown], score[shown], "o-", color="C0")
     pick = np.isclose(betas, chosen)
     first.plot(
         betas[pick], score[pick], "o", color="C3", markersize=10, label=f"kept: beta {chosen:g}"
@@ -77,8 +78,10 @@ def plot_beta_selection(selection: xr.Dataset, *, ax=None, figsize=None):
             curve = selection["curve"].values[k]
             ok = np.isfinite(curve)
             style = "-" if np.isclose(beta, chosen) else "--"
+            culled = int(selection["culled_at"].values[k]) if "culled_at" in selection else -1
+            name = f"beta {beta:g}" + (f" (culled at {culled})" if culled >= 0 else "")
             second.plot(selection["epoch"].values[ok], curve[ok], style, color=f"C{k}",
-                        label=f"beta {beta:g}")  # fmt: skip
+                        label=name)  # fmt: skip
             best = int(selection["best_epoch"].values[k]) if "best_epoch" in selection else -1
             if best >= 0:
                 second.plot(best, curve[best], "o", color=f"C{k}", markersize=4)

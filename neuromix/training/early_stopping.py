@@ -43,6 +43,15 @@ class EarlyStopping:
         own but not on the best of the others would not be chosen, so it is not trained
         further. False: the models are independent (a sweep), each stops as its
         separate fit would.
+    halving : bool, default=False
+        Successive halving of candidates (``beta="auto"``; Jamieson & Talwalkar 2016):
+        at the end of epochs ``r``, ``2r``, ``4r``, ... (``r = max(min_epochs, 1)``, in
+        epochs completed), :meth:`end_epoch` makes the worse half (rounded down) of the
+        models still training done, ranked by the best value each has had so far,
+        epochs before ``min_epochs`` included. They are never the choice
+        (:attr:`culled`), and the best of all that the shared patience reads is that of
+        the models left. Only :meth:`end_epoch` culls: models trained in turn, one
+        after another, are not culled.
 
     Examples
     --------
@@ -67,6 +76,21 @@ class EarlyStopping:
     ...     _ = [stop.update(k, epoch, v, net) for k, v in enumerate(values)]
     >>> stop.best_epoch, stop.done(1), stop.all_done()
     ([0, 2], True, True)
+
+    Halving: after epochs 2 and 4 (``min_epochs=2``), the worse half of three models
+    by their best value so far, then of the two left
+
+    >>> stop = EarlyStopping(3, patience=5, monitor="val_loss", min_epochs=2, halving=True)
+    >>> for epoch in range(4):
+    ...     _ = [stop.update(k, epoch, v, net) for k, v in enumerate((3.0, 1.0, 2.0))]
+    ...     stop.end_epoch(epoch)
+    ...     print(epoch, stop.culled)
+    0 [None, None, None]
+    1 [1, None, None]
+    2 [1, None, None]
+    3 [1, None, 3]
+    >>> [stop.done(k) for k in range(3)]
+    [True, False, True]
     """
 
     def __init__(
@@ -77,8 +101,12 @@ class EarlyStopping:
         monitor: str,
         min_epochs: int = 0,
         shared: bool = False,
+        halving: bool = False,
     ):
         self.patience = None if patience is None else int(patience)
+        self.halving = bool(halving)
+        self._seen = [math.inf] * n_models  # best value so far, epochs < min_epochs too
+        self.culled: list[int | None] = [None] * n_models  # the epoch a model was culled
         self.monitor = monitor
         self.min_epochs = int(min_epochs)
         self.shared = bool(shared)
@@ -93,10 +121,14 @@ class EarlyStopping:
         """Record model k's value at ``epoch``; keep its weights when it is the best.
         A value that is not finite is never the best; a model that is done keeps the best
         it had (as a separate fit, which would have stopped). Returns whether it was."""
-        if self.done(k) or epoch < self.min_epochs:
+        if self.done(k):
+            return False
+        value = float(value)
+        if math.isfinite(value):
+            self._seen[k] = min(self._seen[k], value)
+        if epoch < self.min_epochs:
             return False
         self._told[k] = int(epoch)
-        value = float(value)
         if math.isfinite(value) and (self.best_epoch[k] is None or value < self.best[k]):
             if self._overall is None or value < self._overall[0]:
                 self._overall = (value, int(epoch))
@@ -106,9 +138,34 @@ class EarlyStopping:
         self.wait[k] += 1
         return False
 
+    def end_epoch(self, epoch: int) -> None:
+        """Call once every model has been told ``epoch``: with ``halving``, at a rung
+        (``epoch + 1`` is ``r`` times a power of 2) cull the worse half of the models
+        still training."""
+        if not self.halving:
+            return
+        rung = max(self.min_epochs, 1)
+        completed = int(epoch) + 1
+        if completed < rung or completed % rung or (completed // rung) & (completed // rung - 1):
+            return
+        alive = [k for k in range(len(self.best)) if not self.done(k)]
+        # stable order: ties keep the earlier model (the smaller beta of the grid)
+        ranked = sorted(alive, key=lambda k: self._seen[k])
+        for k in ranked[len(ranked) - len(ranked) // 2 :]:
+            self.culled[k] = int(epoch)
+        bests = [
+            (self.best[k], self.best_epoch[k])
+            for k in range(len(self.best))
+            if self.culled[k] is None and self.best_epoch[k] is not None
+        ]
+        self._overall = min(bests) if bests else None
+
     def done(self, k: int) -> bool:
         """Whether model k has waited ``patience`` epochs without a better value (or,
-        ``shared``, all models have without a better value than the best of all)."""
+        ``shared``, all models have without a better value than the best of all), or
+        was culled (``halving``)."""
+        if self.culled[k] is not None:
+            return True
         if self.patience is None:
             return False
         if self.wait[k] >= self.patience:

@@ -571,6 +571,7 @@ def train_ensemble(
             bar.set_postfix(best_loss=f"{min(histories[k][-1]['loss'] for k in active):.4g}")
             if stopping is None:
                 continue
+            stopping.end_epoch(epoch)
             if stopping.all_done():
                 break
             keep = [j for j, k in enumerate(active) if not stopping.done(k)]

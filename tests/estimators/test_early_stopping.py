@@ -120,8 +120,9 @@ def test_cross_sources_are_capped_beyond_five_subjects():
 def test_beta_auto_keeps_the_candidate_with_the_best_validation_criterion(rec):
     betas = [0.5, 4.0, 32.0]
     model = nm.fit(
-        rec, subject_dim="rat", beta=betas, epochs=8, patience=3, min_epochs=0, seed=1, **FAST
-    )
+        rec, subject_dim="rat", beta=betas, epochs=8, patience=3, min_epochs=0, seed=1,
+        halving=False, **FAST,
+    )  # fmt: skip
     sel = model.vae_.beta_selection_
     assert sel["beta"].values.tolist() == betas
     scores = sel["score"].values
@@ -242,7 +243,9 @@ def test_too_few_trials_for_validation_names_the_subject():
 
 def test_a_candidate_done_on_its_own_leaves_the_ensemble(rec):
     # on the validation ELBO, beta = 32 stops (patience 3) while the others go on
-    params = dict(epochs=12, patience=3, min_epochs=0, seed=1, criterion="elbo", **FAST)
+    params = dict(
+        epochs=12, patience=3, min_epochs=0, seed=1, criterion="elbo", halving=False, **FAST
+    )
     model = nm.fit(rec, subject_dim="rat", beta=[0.5, 4.0, 32.0], **params)
     trained = model.vae_.beta_selection_["epochs_trained"].values.astype(int)
     assert len(set(trained.tolist())) > 1
@@ -252,3 +255,67 @@ def test_a_candidate_done_on_its_own_leaves_the_ensemble(rec):
     assert torch.allclose(
         _weights(model.vae_._candidates[first]), _weights(single.vae_.module_), atol=1e-4
     )
+
+
+def test_halving_culls_the_worse_half_at_each_rung():
+    from neuromix.training.early_stopping import EarlyStopping
+
+    net = torch.nn.Linear(1, 1)
+    # five models, rungs after 3, 6 and 12 epochs (min_epochs=3); model 4 is never finite
+    values = {0: [5, 4, 3, 3, 3, 3], 1: [1, 9, 9, 9, 9, 9], 2: [6, 6, 2, 2, 2, 2],
+              3: [9, 8, 7, 6, 1, 0], 4: [np.nan] * 6}  # fmt: skip
+    stop = EarlyStopping(5, patience=50, monitor="v", min_epochs=3, halving=True)
+    for epoch in range(6):
+        for k in range(5):
+            if not stop.done(k):
+                stop.update(k, epoch, values[k][epoch], net)
+        stop.end_epoch(epoch)
+        if epoch == 2:  # best so far 3, 1, 2, 7, nan: cull floor(5/2) = 2, the worst two
+            assert stop.culled == [None, None, None, 2, 2]
+    # epoch 5 (6 done): of 0, 1, 2 (best 3, 1, 2) cull one, model 0
+    assert stop.culled == [5, None, None, 2, 2]
+    assert [stop.done(k) for k in range(5)] == [True, False, False, True, True]
+    # the shared best is that of the models left (model 3's later 0 was never told)
+    assert stop._overall == (2.0, 3)
+
+
+def test_halving_does_not_cull_without_it_or_before_a_rung():
+    from neuromix.training.early_stopping import EarlyStopping
+
+    net = torch.nn.Linear(1, 1)
+    for halving, expected in ((False, [None] * 3), (True, [None, None, 3])):
+        stop = EarlyStopping(3, patience=50, monitor="v", min_epochs=4, halving=halving)
+        for epoch in range(7):  # rungs after 4 and 8 epochs: one rung reached
+            for k in range(3):
+                stop.update(k, epoch, float(k), net)
+            stop.end_epoch(epoch)
+        assert stop.culled == expected
+
+
+def test_beta_grid_with_halving_never_keeps_a_culled_candidate(rec):
+    betas = [0.5, 4.0, 32.0]
+    params = dict(epochs=9, patience=20, min_epochs=2, seed=1, **FAST)
+    model = nm.fit(rec, subject_dim="rat", beta=betas, **params)
+    sel = model.vae_.beta_selection_
+    culled = sel["culled_at"].values.astype(int)
+    # rungs after 2 and 4 epochs: one culled at epoch 1, one at epoch 3, one left
+    assert sorted(culled.tolist()) == [-1, 1, 3]
+    curve = sel["curve"].values
+    first, second = int(np.argwhere(culled == 1)[0, 0]), int(np.argwhere(culled == 3)[0, 0])
+    left = int(np.argwhere(culled == -1)[0, 0])
+    # culled: the worst best-so-far criterion at its rung (epochs before min_epochs too)
+    assert np.nanmin(curve[first, :2]) >= max(np.nanmin(curve[k, :2]) for k in range(3))
+    assert np.nanmin(curve[second, :4]) >= np.nanmin(curve[left, :4])
+    epochs = sel["epochs_trained"].values.astype(int)
+    assert epochs[first] == 2 and epochs[second] == 4 and epochs[left] == 9
+    assert model.vae_.beta_ == betas[left] == sel.attrs["chosen_beta"]
+    # each is the separate fit at its beta for the epochs it was trained
+    single = nm.fit(rec, subject_dim="rat", beta=betas[second], epochs=4, patience=20,
+                    min_epochs=2, seed=1, **FAST)  # fmt: skip
+    assert torch.allclose(
+        _weights(model.vae_._candidates[second]), _weights(single.vae_.module_), atol=1e-4
+    )
+    # without halving every candidate trains to the end (patience 20 > 9 epochs)
+    full = nm.fit(rec, subject_dim="rat", beta=betas, halving=False, **params)
+    assert full.vae_.beta_selection_["epochs_trained"].values.tolist() == [9, 9, 9]
+    assert (full.vae_.beta_selection_["culled_at"].values == -1).all()
