@@ -116,10 +116,11 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         simulated rats), and beta = 16 lost half the accuracy where 1 was best.
         ``"auto"`` (the default): one model per beta of
         :data:`neuromix.estimators.vae.BETA_GRID` (1, 4, 16), trained together as one
-        ensemble and each stopped early, and the one of the best validation criterion
-        kept (``beta_``; the grid and its scores in ``beta_selection_``,
+        ensemble, each stopped early and the worse half culled after ``min_epochs``
+        and twice as many epochs (``halving``), and the one of the best validation
+        criterion kept (``beta_``; the grid and its scores in ``beta_selection_``,
         :meth:`plot_beta_selection`). A list chooses among its values; a number fits
-        that beta alone (at about a third of the time).
+        that beta alone.
     rate_scale : {"one", "subjects"}, default="one"
         What beta multiplies for the aggregation methods (AVG, PoE, MoE, MoPoE): one KL
         of their joint posterior, or that KL counted once per subject as in the

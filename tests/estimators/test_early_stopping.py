@@ -319,3 +319,12 @@ def test_beta_grid_with_halving_never_keeps_a_culled_candidate(rec):
     full = nm.fit(rec, subject_dim="rat", beta=betas, halving=False, **params)
     assert full.vae_.beta_selection_["epochs_trained"].values.tolist() == [9, 9, 9]
     assert (full.vae_.beta_selection_["culled_at"].values == -1).all()
+
+
+def test_halving_is_off_on_the_cross_criterion(rec):
+    # the cross criterion is lowest in its first epochs: it cannot rank at a rung
+    model = nm.fit(rec, subject_dim="rat", beta=[0.5, 4.0, 32.0], epochs=5, patience=20,
+                   min_epochs=2, criterion="cross", seed=1, **FAST)  # fmt: skip
+    sel = model.vae_.beta_selection_
+    assert (sel["culled_at"].values == -1).all()
+    assert sel["epochs_trained"].values.tolist() == [5, 5, 5]
