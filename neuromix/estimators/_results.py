@@ -135,6 +135,87 @@ class _ResultsMixin:
             attrs={"label": label, "method": self.method},
         )
 
+    def cross_prediction(self, label: str | None = None, *, n_boot: int = 200) -> xr.Dataset:
+        """How well each subject's activity is predicted from another's latent, in bits
+        per spike, on held-out trials.
+
+        Subject m's held-out windows are encoded (posterior means) and decoded by subject
+        k's decoder; the rates are scored on k's held-out trials *of the same
+        condition* (every trial of m paired with every trial of k of its condition, by
+        window index), by the Poisson log-likelihood over that of each of k's units'
+        mean rate, in bits per spike (the Neural Latents Benchmark's unit;
+        :func:`neuromix.evaluation.prediction.cross_prediction`). The diagonal is each
+        subject's reconstruction from its own latent (each trial from itself). The
+        ceiling ``psth`` is k's condition-mean counts of its training trials (shrunk
+        toward each unit's mean rate by one trial's worth,
+        :func:`~neuromix.evaluation.prediction.condition_psth`), which know the
+        condition and the time in the trial; ``fraction`` is the bits per spike over
+        that ceiling's. A latent that carries the condition across subjects approaches
+        the ceiling off the diagonal; independent spaces fall below 0.
+
+        Parameters
+        ----------
+        label : str, optional
+            Trial label that pairs the trials (default: the model's).
+        n_boot : int, default=200
+            Bootstrap resamples of the held-out trials for the 95% intervals.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``bits_per_spike`` and ``fraction`` (``source_<dim>`` x ``target_<dim>``),
+            ``bits_per_spike_ci`` (with ``bound``), ``psth`` and ``psth_ci``
+            (``target_<dim>``).
+
+        Raises
+        ------
+        ValueError
+            The model's likelihood is not ``"poisson"`` (bits per spike score counts).
+        """
+        from neuromix.evaluation.prediction import condition_psth, cross_prediction
+
+        self._check_fitted()
+        label = self.label if label is None else label
+        self._check_label(label)
+        if self.likelihood != "poisson":
+            raise ValueError(
+                f"cross_prediction scores spike counts under a Poisson model; this model's "
+                f"likelihood is {self.likelihood!r} (fit with likelihood='poisson')"
+            )
+        if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+            raise ValueError(f"n_boot: expected a non-negative integer, got {n_boot!r}")
+        windows, labels, counts, psth, n_units = {}, {}, {}, {}, {}
+        for m, s in enumerate(self.subjects_):
+            w = self._all_windows(m).cpu().numpy()
+            w = w.reshape(-1, self.n_windows_, w.shape[-1])
+            trial_labels = self.counts_[s][label].values
+            test = np.asarray(self.test_[s], dtype=bool)
+            windows[s], labels[s], counts[s] = w[test], trial_labels[test], w[test]
+            n_units[s] = w.shape[-1] // self._lag
+            psth[s] = condition_psth(w[~test], trial_labels[~test], n_units[s])
+        rates = {}
+        subjects = list(self.subjects_)
+        for s in subjects:
+            flat = windows[s].reshape(-1, windows[s].shape[-1])
+            out = self.vae_.generate({s: flat}, subjects, sample=False)
+            for t in subjects:
+                rates[(s, t)] = np.asarray(out[t]).reshape(len(windows[s]), self.n_windows_, -1)
+        dim = self.subject_dim
+        ds = cross_prediction(
+            counts, labels, rates, n_units=n_units, psth=psth, n_boot=int(n_boot),
+            seed=int(self.seed), dims=(f"source_{dim}", f"target_{dim}"),
+        )  # fmt: skip
+        ds.attrs.update(label=label, method=self.method, unit="bits per spike")
+        return ds
+
+    def plot_cross_prediction(self, label: str | None = None, **kwargs):
+        """The bits-per-spike matrix of :meth:`cross_prediction` beside the transfer matrix
+        of :meth:`decode` (:func:`neuromix.plotting.plot_cross_prediction`). Returns the
+        matplotlib Figure."""
+        from neuromix.plotting.prediction import plot_cross_prediction
+
+        return plot_cross_prediction(self.cross_prediction(label), self.decode(label), **kwargs)
+
     # ------------------------------------------------------------------ plots and export
     def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
         """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one
