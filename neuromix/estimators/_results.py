@@ -216,6 +216,64 @@ class _ResultsMixin:
 
         return plot_cross_prediction(self.cross_prediction(label), self.decode(label), **kwargs)
 
+    def individuality(self, label: str | None = None, *, n_draws: int = 64) -> xr.DataArray:
+        """Where each subject departs from the shared space, on held-out trials.
+
+        For each subject, condition and window: the KL divergence of the subject's
+        posterior from the mixture of the other subjects' posteriors of the same
+        condition and window (their held-out trials), averaged over the subject's
+        held-out trials of the condition (:func:`neuromix.evaluation.individuality`; for
+        MMVM, the subject's term of the rate with the other subjects as its prior). A
+        subject whose shared signal is weak, or a moment where one subject's response
+        differs, stands out. Independent VAEs, whose spaces are not shared, score high
+        everywhere.
+
+        Parameters
+        ----------
+        label : str, optional
+            Trial label of the conditions (default: the model's).
+        n_draws : int, default=64
+            Draws per window of the Monte-Carlo KL.
+
+        Returns
+        -------
+        xarray.DataArray
+            ``(<subject_dim>, <label>, "window")`` in nats; coord ``time`` (window start
+            relative to the onset, s) when every subject's windows start at one time.
+        """
+        from neuromix.evaluation.individuality import individuality
+
+        self._check_fitted()
+        label = self.label if label is None else label
+        self._check_label(label)
+        if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
+            raise ValueError(f"n_draws: expected a positive integer, got {n_draws!r}")
+        mu, logvar, labels = {}, {}, {}
+        for m, s in enumerate(self.subjects_):
+            test = np.asarray(self.test_[s], dtype=bool)
+            mean, var = self._encode(m, self._all_windows(m))
+            shape = (-1, self.n_windows_, mean.shape[-1])
+            mu[s] = mean.reshape(shape)[test]
+            logvar[s] = np.log(var).reshape(shape)[test]
+            labels[s] = self.counts_[s][label].values[test]
+        da = individuality(
+            mu, logvar, labels, n_draws=int(n_draws), seed=int(self.seed),
+            subject_dim=self.subject_dim, condition_dim=label,
+        )  # fmt: skip
+        starts = {float(self.starts_[s]) for s in self.subjects_}
+        if len(starts) == 1:  # one onset for all: the windows' times are shared
+            time = np.round(starts.pop() + np.arange(self.n_windows_) * self.step, 9)
+            da = da.assign_coords(time=("window", time))
+        da.attrs.update(label=label, method=self.method)
+        return da
+
+    def plot_individuality(self, label: str | None = None, **kwargs):
+        """Heatmap of :meth:`individuality` (:func:`neuromix.plotting.plot_individuality`).
+        Returns the matplotlib Figure."""
+        from neuromix.plotting.individuality import plot_individuality
+
+        return plot_individuality(self.individuality(label), **kwargs)
+
     # ------------------------------------------------------------------ plots and export
     def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
         """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one

@@ -28,6 +28,7 @@ __all__ = [
     "average",
     "kl_normal",
     "kl_standard_normal",
+    "kl_to_mixture_mc",
     "log_normal",
     "mixture_kl_mc",
     "mixture_kl_pairwise",
@@ -235,6 +236,37 @@ def mixture_kl_mc(
     log_h = torch.logsumexp(terms, dim=-1)
     kl = (log_own - log_h).mean(dim=0)
     return kl * _as_float_mask(mask, mu)
+
+
+def kl_to_mixture_mc(
+    mu: Tensor,
+    logvar: Tensor,
+    mu_mix: Tensor,
+    logvar_mix: Tensor,
+    *,
+    n_draws: int = 64,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Monte-Carlo KL(q_b || p) of every row's Gaussian to one equal-weight mixture.
+
+    ``mu``, ``logvar``: ``(batch, latent)``, the rows' q_b; ``mu_mix``, ``logvar_mix``:
+    ``(component, latent)``, p = 1/C sum_c N(mu_mix[c], diag(exp(logvar_mix[c]))). With
+    ``n_draws`` draws z ~ q_b the mean of log q_b(z) - log p(z) (a log-sum-exp over the
+    components) is unbiased. Returns ``(batch,)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> q = torch.zeros(1, 2), torch.zeros(1, 2)
+    >>> one = torch.ones(1, 2), torch.zeros(1, 2)  # N((1, 1), I): KL = 1 in closed form
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> round(float(kl_to_mixture_mc(*q, *one, n_draws=20000, generator=gen)), 1)
+    1.0
+    """
+    z = reparameterize(mu, logvar, n_draws, generator)  # (S, B, L)
+    log_q = log_normal(z, mu, logvar)  # (S, B)
+    log_p = torch.logsumexp(log_normal(z.unsqueeze(-2), mu_mix, logvar_mix), dim=-1)
+    return (log_q - log_p + math.log(mu_mix.shape[0])).mean(dim=0)
 
 
 #: From this many subjects on, :func:`mixture_kl_pairwise` sums over k in O(M) (see

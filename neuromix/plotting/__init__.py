@@ -1,6 +1,6 @@
 """Figures: latent embeddings per subject, condition trajectories, training curves,
-decoding and trade-offs, cross-subject prediction, response onsets, real and generated
-PSTHs.
+decoding and trade-offs, cross-subject prediction, individuality maps, response onsets,
+real and generated PSTHs.
 
 Every function returns a matplotlib Figure and never calls ``plt.show()``; UMAP
 (``pip install 'neuromix[umap]'``) is imported only when an embedding needs it.
@@ -8,6 +8,7 @@ Every function returns a matplotlib Figure and never calls ``plt.show()``; UMAP
 
 from neuromix.plotting.decoding import plot_decoding, plot_tradeoff
 from neuromix.plotting.embeddings import plot_embeddings
+from neuromix.plotting.individuality import plot_individuality
 from neuromix.plotting.onset import plot_response_onset
 from neuromix.plotting.prediction import plot_cross_prediction
 from neuromix.plotting.psth import generated_windows, plot_psth, window_psth
@@ -22,6 +23,7 @@ __all__ = [
     "plot_cross_prediction",
     "plot_decoding",
     "plot_embeddings",
+    "plot_individuality",
     "plot_psth",
     "plot_response_onset",
     "plot_tradeoff",
