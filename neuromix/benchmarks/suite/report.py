@@ -244,12 +244,15 @@ def write_report(out, setting: SuiteSetting, table: pd.DataFrame, info: dict) ->
             "## beta='auto' against fixed beta",
             "",
             "Transfer of each candidate beta of the selection, at the epoch it was kept, "
-            "and of the automatic choice. The candidates stop together once none has "
-            "improved the best validation criterion of the grid for `patience` epochs, "
-            "so a beta that was not chosen may have been cut before its own early stop: "
-            "its numbers are a lower bound for a fit at that beta alone. Fits at fixed "
-            "betas, each stopped on its own, are made by `benchmarks/suite_variants.py` "
-            "(docs/results/suite/variants).",
+            "and of the automatic choice. Successive halving culls the worse half of "
+            "the candidates after `min_epochs` (10) and twice as many epochs, and the "
+            "candidates stop together once none has improved the best validation "
+            "criterion of the grid for `patience` epochs, so a beta that was not chosen "
+            "was cut before its own early stop: its numbers are a lower bound for a fit "
+            "at that beta alone, and the leave-one-dataset-out below is made on them. "
+            "Fits at fixed betas, each stopped on its own, are made by "
+            "`benchmarks/suite_variants.py` (docs/results/suite/variants: there, chosen "
+            "on the other datasets, `auto` won for every dataset left out).",
             "",
             _markdown(_auto_vs_fixed(cand)),
         ]
