@@ -109,7 +109,7 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
     data = prepared["data"]
     start = time.perf_counter()
     if kind == "arrays":
-        model = nm.MultimodalVAE(**{"seed": setting.seed, "progress": False, **kwargs})
+        model = nm.MultimodalVAE(seed=setting.seed, progress=False, **kwargs)
         first = next(iter(data.values()))  # the views share their rows and labels
         model.fit({s: d.X[~d.test] for s, d in data.items()}, first.labels[~first.test])
         seconds = time.perf_counter() - start
@@ -118,11 +118,10 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
         def latents():
             return model.transform({s: d.X for s, d in data.items()})
     else:
-        # a variant's own "seed" is the model's, on the setting's split
         model = nm.fit(
-            prepared["recordings"],
-            **{"seed": setting.seed, "progress": False, **prepared["fit_params"], **kwargs},
-        )
+            prepared["recordings"], seed=setting.seed, progress=False,
+            **prepared["fit_params"], **kwargs,
+        )  # fmt: skip
         seconds = time.perf_counter() - start
         vae = model.vae_
 
