@@ -274,6 +274,120 @@ class _ResultsMixin:
 
         return plot_individuality(self.individuality(label), **kwargs)
 
+    def sample(self, condition=None, n: int = 20, *, seed: int | None = None,
+               counts: bool = True) -> xr.DataArray:  # fmt: skip
+        """Synthetic trials of every subject, each from one shared draw of the latent.
+
+        A density of the shared latent's trajectories is fitted per condition to the
+        aggregate posterior of the training trials (one draw z ~ q(z | x) per window of
+        every subject's training trials; a Gaussian over the whole trajectory, see
+        :class:`neuromix.evaluation.synthesis.TrajectoryDensity`). Each synthetic trial is
+        one draw of it, decoded window by window by every subject's decoder: the subjects'
+        windows of one trial share their latent.
+
+        Parameters
+        ----------
+        condition : label value, list of them, or None
+            Conditions to draw (default: every condition of the label).
+        n : int, default=20
+            Synthetic trials per condition.
+        seed : int, optional
+            Seed of the posterior draws, the trajectories and the counts (default: the
+            model's).
+        counts : bool, default=True
+            Spike counts drawn from the likelihood (Poisson at the decoded rates); False
+            gives the decoded rates themselves.
+
+        Returns
+        -------
+        xarray.DataArray
+            Laid out as :meth:`windows` (``("sample", "feature")``, the ``sample``
+            MultiIndex of (subject, trial, window), coords ``time`` and the label;
+            ``split`` is ``"synthetic"``; trials numbered from 0), so that
+            :func:`neuromix.plotting.window_psth` reads it.
+        """
+        from neuromix.evaluation.synthesis import TrajectoryDensity
+
+        self._check_fitted()
+        label = self.label
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n: expected a positive integer, got {n!r}")
+        if not isinstance(counts, bool):
+            raise TypeError(f"counts: expected True or False, got {counts!r}")
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        draws, labels = [], []
+        for m, s in enumerate(self.subjects_):
+            train = ~np.asarray(self.test_[s], dtype=bool)
+            mean, var = self._encode(m, self._all_windows(m))
+            z = mean + np.sqrt(var) * rng.standard_normal(mean.shape)
+            draws.append(z.reshape(-1, self.n_windows_, z.shape[-1])[train])
+            labels.append(self.counts_[s][label].values[train])
+        density = TrajectoryDensity().fit(np.concatenate(draws), np.concatenate(labels))
+        known = sorted(density.conditions_, key=str)
+        wanted = known if condition is None else (
+            list(condition) if isinstance(condition, list | tuple) else [condition]
+        )  # fmt: skip
+        unknown = [c for c in wanted if c not in known]
+        if unknown or not wanted:
+            raise ValueError(
+                f"condition: {unknown or wanted!r} not among the {label} conditions of the "
+                f"training trials ({', '.join(map(repr, known))})"
+            )
+        seeds = rng.integers(2**32, size=len(wanted))
+        z = np.concatenate([density.sample(c, int(n), seed=int(k))
+                            for c, k in zip(wanted, seeds, strict=True)])  # fmt: skip
+        trial_labels = np.repeat(np.asarray(wanted, dtype=object), int(n))
+        n_trials, w = len(z), self.n_windows_
+        flat = self.vae_.likelihood_mean(z.reshape(n_trials * w, -1), list(self.subjects_))
+        widths = [flat[s].reshape(n_trials * w, -1).shape[1] for s in self.subjects_]
+        parts = []
+        for s in self.subjects_:
+            values = flat[s].reshape(n_trials * w, -1)
+            if counts:
+                values = rng.poisson(values).astype(values.dtype)
+            padded = np.full((n_trials * w, max(widths)), np.nan, dtype=values.dtype)
+            padded[:, : values.shape[1]] = values
+            window = np.tile(np.arange(w), n_trials)
+            coords = {
+                self.subject_dim: np.full(n_trials * w, s, dtype=object),
+                "trial": np.repeat(np.arange(n_trials), w),
+                "window": window,
+            }
+            extra = {
+                "time": ("sample", np.round(self.starts_[s] + window * self.step, 9)),
+                "split": ("sample", np.full(n_trials * w, "synthetic", dtype=object)),
+                label: ("sample", np.repeat(trial_labels, w)),
+            }
+            parts.append((coords, extra, (padded, None)))
+        attrs = {
+            "subject_dim": self.subject_dim,
+            "description": "synthetic trials: one draw of the shared latent's trajectory "
+            "per trial, decoded by every subject's decoder"
+            + (", counts drawn from the likelihood" if counts else ", decoded rates"),
+        }
+        da = self._assemble(parts, sample=False, n_draws=1, seed=None, attrs=attrs)
+        return da.rename({"latent": "feature"}).rename("synthetic")
+
+    def plot_sample_psth(self, subject: str, *, n: int = 50, units=4, seed=None):
+        """PSTHs of a subject's real held-out trials above those of :meth:`sample`'s
+        synthetic trials, per condition (:func:`neuromix.plotting.plot_psth`). Returns the
+        matplotlib Figure."""
+        from neuromix.plotting.psth import plot_psth
+
+        self._check_fitted()
+        if subject not in self.subjects_:
+            raise ValueError(
+                f"subject {subject!r} is not one of the fitted subjects "
+                f"({', '.join(map(repr, self.subjects_))})"
+            )
+        real = self.windows().sel({self.subject_dim: subject})
+        real = real.isel(sample=np.flatnonzero(real["split"].values == "test"))
+        synthetic = self.sample(n=n, seed=seed).sel({self.subject_dim: subject})
+        return plot_psth(
+            {f"{subject}, held-out trials": real, f"{subject}, synthetic trials": synthetic},
+            label=self.label, units=units, n_lags=self._lag, bin_size=self.bin_size,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ plots and export
     def plot_embeddings(self, *, color: str | None = None, split: str | None = None, **kwargs):
         """Per-subject 2-D embeddings coloured by ``color`` (default the label), plus one

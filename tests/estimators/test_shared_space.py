@@ -68,3 +68,31 @@ def test_mmvm_predicts_other_rats_activity_and_independent_vaes_do_not(fits):
     assert bps["independent"] < 0 < bps["mmvm"] + 0.05, bps
     assert bps["mmvm"] > bps["independent"] + 0.3, bps
     assert (pred["mmvm"].psth > 0).all()  # the ceiling knows the odor and the time
+
+
+def _condition_means(windows, label):
+    """Mean window (features) per condition, centred on the mean over conditions."""
+    values = windows.dropna("feature", how="all")
+    conditions = sorted(set(values[label].values.tolist()))
+    means = np.stack([values.values[values[label].values == c].mean(axis=0) for c in conditions])
+    return conditions, means - means.mean(axis=0)
+
+
+@pytest.mark.slow
+def test_synthetic_trials_follow_each_rats_real_condition_means(fits):
+    model = fits["mmvm"]
+    synthetic = model.sample(n=40, seed=1)
+    real = model.windows()
+    for rat in model.subjects_:
+        held_out = real.sel(rat=rat)
+        held_out = held_out.isel(sample=np.flatnonzero(held_out["split"].values == "test"))
+        conditions, r = _condition_means(held_out, "odor")
+        generated_conditions, g = _condition_means(synthetic.sel(rat=rat), "odor")
+        assert generated_conditions == conditions
+        matched = np.corrcoef(r.ravel(), g.ravel())[0, 1]
+        # the same generated means against the real ones of other conditions
+        shuffled = max(
+            np.corrcoef(np.roll(r, k, axis=0).ravel(), g.ravel())[0, 1]
+            for k in range(1, len(conditions))
+        )
+        assert matched > shuffled + 0.2, (rat, matched, shuffled)
