@@ -91,6 +91,42 @@ def _halving_replay(folder: Path, rung: int = 10):
     return rows
 
 
+def _width_report(out: Path) -> None:
+    """The ``cap-w<width>`` variants (fixed beta, hidden layers of that width): per
+    dataset the mean of within and transfer per width, the mean over the datasets every
+    width has, and the width chosen on all datasets but one, scored on the one left out.
+    Writes ``widths.csv`` beside the variant folders."""
+    import pandas as pd
+
+    from neuromix.evaluation.sweep import gather
+
+    frames = []
+    for folder in sorted(out.glob("cap-w*")):
+        if not (folder / "runs").is_dir() or not folder.name[5:].isdigit():
+            continue
+        table = gather(folder)
+        table = table.assign(width=int(folder.name[5:]))
+        frames.append(table[["dataset", "width", "within", "transfer", "epochs_trained"]])
+    if not frames:
+        return
+    table = pd.concat(frames)
+    table["quality"] = (table.within + table.transfer) / 2
+    wide = table.pivot(index="dataset", columns="width", values="quality")
+    wide.round(4).to_csv(out / "widths.csv")
+    full = wide.dropna()
+    print(f"== widths ({', '.join(map(str, wide.columns))}), beta 1: (within + transfer) / 2")
+    print(wide.round(3).to_string())
+    print(f"mean over the {len(full)} datasets every width has:")
+    print(full.mean().round(4).to_string())
+    rows = []
+    for left in full.index:
+        chosen = full.drop(index=left).mean().idxmax()
+        rows.append({"left_out": left, "chosen": chosen, "quality": full.loc[left, chosen]})
+    loo = pd.DataFrame(rows)
+    print("leave one dataset out (width chosen on the others):")
+    print(loo.round(3).to_string(index=False))
+
+
 def report(out: Path) -> None:
     """Per variant folder under ``out``: leave-one-dataset-out of ``beta="auto"`` and
     of each fixed beta of its grid, and what each validation criterion would choose."""
@@ -99,6 +135,7 @@ def report(out: Path) -> None:
     from neuromix.benchmarks.suite.report import _options, candidate_table, leave_one_out
     from neuromix.evaluation.sweep import gather
 
+    _width_report(out)
     for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
         table = gather(folder)
         cand = candidate_table(table) if "candidates" in table else pd.DataFrame()
