@@ -67,6 +67,12 @@ def test_quick_run_end_to_end_and_resume(tmp_path, monkeypatch):
     mmvm = json.loads(next((out / "runs").glob("dataset=rats*mmvm-mc.json")).read_text())
     assert mmvm["metrics"]["params"]["method_params"]["estimator"] == "mc"
     assert mmvm["metrics"]["fit_seconds"] > 0
+    # cross-subject prediction of the rats, for the VAEs only
+    rats = flat[flat.dataset == "rats"].set_index("method")
+    vaes = [m for m in methods if m in runners.VAE_METHODS]
+    assert rats.loc[vaes, "bits_per_spike"].notna().all()
+    assert rats.drop(index=vaes)["bits_per_spike"].isna().all()
+    assert "## Cross-subject prediction (simulated rats)" in report
 
     # rerun: nothing is fitted again, not even the data
     for target, name in [

@@ -159,6 +159,13 @@ def _neuromix_rats(name, seed, setting, prepared):
             )
         latents[s] = part.values
     info = {"params": _plain_params(model), "fit_seconds": seconds}
+    # cross-subject prediction: the mean over ordered pairs of rats, in bits per spike
+    # and as a fraction of the target's PSTH ceiling (the matrix is kept too)
+    prediction = model.cross_prediction(n_boot=0)
+    off = ~np.eye(len(model.subjects_), dtype=bool)
+    info["bits_per_spike"] = float(np.nanmean(prediction.bits_per_spike.values[off]))
+    info["bps_fraction"] = float(np.nanmean(prediction.fraction.values[off]))
+    info["bits_per_spike_matrix"] = prediction.bits_per_spike.values.tolist()
     history = model.history_
     if len(history) and "loss" in history:
         info["final_loss"] = float(history["loss"].iloc[-1])
