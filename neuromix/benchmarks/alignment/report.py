@@ -265,7 +265,8 @@ def _prediction_section(setting: AlignmentSetting, flat) -> list[str]:
         "Each rat's held-out counts predicted from every other rat's held-out trials of the "
         "same odor (the source's latent through the target's decoder), in bits per spike "
         "over each unit's mean rate (`NeuralModel.cross_prediction`), mean over ordered "
-        "pairs and over seeds; fraction: of the target's odor-mean PSTH. PCA + Procrustes, "
+        "pairs and over seeds; fraction: that mean over the mean of the targets' odor-mean "
+        "PSTH ceilings over the same pairs. PCA + Procrustes, "
         "SRM and CEBRA have no decoder of counts (their linear reconstructions are not "
         "rates, and CEBRA has none), so only the VAEs have this measure.",
         "",
