@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
-EXPECTED = {"quickstart", "nwb", "methods", "images", "scaling"}
+EXPECTED = {"quickstart", "nwb", "methods", "beyond", "images", "scaling"}
 
 
 def _code(nb):
