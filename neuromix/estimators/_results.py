@@ -177,29 +177,31 @@ class _ResultsMixin:
         self._check_fitted()
         label = self.label if label is None else label
         self._check_label(label)
-        if self.likelihood != "poisson":
-            raise ValueError(
-                f"cross_prediction scores spike counts under a Poisson model; this model's "
-                f"likelihood is {self.likelihood!r} (fit with likelihood='poisson')"
-            )
+        for s, lik in zip(self.subjects_, self.vae_.module_.likelihoods, strict=True):
+            if lik.name != "poisson":
+                raise ValueError(
+                    f"subject {s!r}: cross_prediction scores spike counts under a Poisson "
+                    f"model; this subject's likelihood is {lik.name!r} (fit with "
+                    "likelihood='poisson')"
+                )
         if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
             raise ValueError(f"n_boot: expected a non-negative integer, got {n_boot!r}")
-        windows, labels, counts, psth, n_units = {}, {}, {}, {}, {}
+        labels, counts, psth, n_units = {}, {}, {}, {}
         for m, s in enumerate(self.subjects_):
             w = self._all_windows(m).cpu().numpy()
             w = w.reshape(-1, self.n_windows_, w.shape[-1])
             trial_labels = self.counts_[s][label].values
             test = np.asarray(self.test_[s], dtype=bool)
-            windows[s], labels[s], counts[s] = w[test], trial_labels[test], w[test]
+            labels[s], counts[s] = trial_labels[test], w[test]
             n_units[s] = w.shape[-1] // self._lag
             psth[s] = condition_psth(w[~test], trial_labels[~test], n_units[s])
         rates = {}
         subjects = list(self.subjects_)
         for s in subjects:
-            flat = windows[s].reshape(-1, windows[s].shape[-1])
+            flat = counts[s].reshape(-1, counts[s].shape[-1])
             out = self.vae_.generate({s: flat}, subjects, sample=False)
             for t in subjects:
-                rates[(s, t)] = np.asarray(out[t]).reshape(len(windows[s]), self.n_windows_, -1)
+                rates[(s, t)] = np.asarray(out[t]).reshape(len(counts[s]), self.n_windows_, -1)
         dim = self.subject_dim
         ds = cross_prediction(
             counts, labels, rates, n_units=n_units, psth=psth, n_boot=int(n_boot),

@@ -35,7 +35,7 @@ def test_layout_and_the_diagonal_is_each_rats_own_reconstruction(rec):
 
 def test_refuses_a_non_poisson_model_and_a_bad_n_boot(rec):
     model = nm.fit(rec, subject_dim="rat", likelihood="gaussian", **FAST)
-    with pytest.raises(ValueError, match="likelihood is 'gaussian'"):
+    with pytest.raises(ValueError, match=r"subject 'Barat': .* likelihood is 'gaussian'"):
         model.cross_prediction()
     poisson = nm.fit(rec, subject_dim="rat", **FAST)
     for bad in (-1, 1.5, True):
