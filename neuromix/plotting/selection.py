@@ -13,6 +13,7 @@ __all__ = ["plot_beta_selection"]
 _LABELS = {
     "val_cross": "cross-subject prediction (validation NLL)",
     "val_elbo": "negative ELBO (validation)",
+    "val_decode": "decoding error (validation)",
 }
 
 
