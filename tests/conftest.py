@@ -21,3 +21,44 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def fitted_once(tmp_path_factory, worker_id):
+    """``fitted_once(name, make)``: the models ``make()`` returns (a dict name -> model),
+    fitted by the first test process that asks and loaded from disk by the others.
+
+    pytest-xdist's ``xdist_group`` does not keep a module's tests on one worker here
+    (pytest-xdist 3.8), so each worker would make a module's slow fits again; this is
+    the file-lock pattern of pytest-xdist's documentation. filelock comes with torch.
+    """
+    from filelock import FileLock
+
+    import neuromix as nm
+
+    # under xdist, the run's folder that every worker's own folder lies in; without it
+    # (worker "master") that parent would outlive the run: nothing is kept on disk then
+    root = tmp_path_factory.getbasetemp().parent
+    cache: dict = {}
+
+    def get(name, make):
+        if name in cache:
+            return cache[name]
+        if worker_id == "master":
+            cache[name] = make()
+            return cache[name]
+        folder = root / f"fitted-{name}"
+        with FileLock(str(root / f"fitted-{name}.lock")):
+            done = folder / "done"
+            if done.exists():
+                models = {m: nm.load(folder / f"{m}.nmx") for m in done.read_text().split()}
+            else:
+                models = make()
+                folder.mkdir(exist_ok=True)
+                for m, model in models.items():
+                    model.save(folder / f"{m}.nmx")
+                done.write_text(" ".join(models))
+        cache[name] = models
+        return models
+
+    return get

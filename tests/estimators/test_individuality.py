@@ -21,9 +21,11 @@ def _fit(weak: int):
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def maps():
-    return {weak: _fit(weak) for weak in (0, 1)}
+@pytest.fixture
+def maps(fitted_once):
+    # fitted once per test run, whichever worker runs these tests (tests/conftest.py)
+    models = fitted_once("individuality", lambda: {str(w): _fit(w) for w in (0, 1)})
+    return {int(w): model for w, model in models.items()}
 
 
 @pytest.mark.slow

@@ -10,14 +10,12 @@ import pytest
 
 import neuromix as nm
 
-# one worker runs every test of this module, so that its fits are made once (with
-# `make test`'s `--dist loadgroup`; under the plain load distribution each worker that
-# draws one of these tests made both fits again: about 4 minutes of a core each)
+# meant to keep this module's tests on one worker under `make test`'s `--dist loadgroup`;
+# pytest-xdist 3.8 here does not, so the fits are also shared on disk (`fits` below)
 pytestmark = pytest.mark.xdist_group("shared_space")
 
 
-@pytest.fixture(scope="module")
-def fits():
+def _fit_both():
     rec = nm.datasets.simulate_odor_sequence(seed=0, subjects=["Barat", "Mitt", "Stella"])
     return {
         method: nm.fit(
@@ -31,6 +29,12 @@ def fits():
         )
         for method in ("mmvm", "independent")
     }
+
+
+@pytest.fixture
+def fits(fitted_once):
+    # fitted once per test run, whichever worker runs these tests (tests/conftest.py)
+    return fitted_once("shared_space", _fit_both)
 
 
 def _transfer(model):
