@@ -20,6 +20,14 @@ from neuromix.evaluation.decoding import chance_level, decode_labels, window_cla
 __all__: list[str] = []
 
 
+def _check_count(value, name: str, *, minimum: int) -> int:
+    """An integer count of at least ``minimum`` (0 or 1), or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        what = "a non-negative integer" if minimum == 0 else "a positive integer"
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+    return int(value)
+
+
 class _ResultsMixin:
     """Decoding, alignment, coherence, plots and NWB export of a fitted model."""
 
@@ -165,7 +173,8 @@ class _ResultsMixin:
         xarray.Dataset
             ``bits_per_spike`` and ``fraction`` (``source_<dim>`` x ``target_<dim>``),
             ``bits_per_spike_ci`` (with ``bound``), ``psth`` and ``psth_ci``
-            (``target_<dim>``).
+            (``target_<dim>``); attributes ``mean_bits_per_spike`` and
+            ``mean_fraction`` over ordered pairs of different subjects.
 
         Raises
         ------
@@ -184,8 +193,7 @@ class _ResultsMixin:
                     f"model; this subject's likelihood is {lik.name!r} (fit with "
                     "likelihood='poisson')"
                 )
-        if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
-            raise ValueError(f"n_boot: expected a non-negative integer, got {n_boot!r}")
+        n_boot = _check_count(n_boot, "n_boot", minimum=0)
         labels, counts, psth, n_units = {}, {}, {}, {}
         for m, s in enumerate(self.subjects_):
             w = self._all_windows(m).cpu().numpy()
@@ -204,7 +212,7 @@ class _ResultsMixin:
                 rates[(s, t)] = np.asarray(out[t]).reshape(len(counts[s]), self.n_windows_, -1)
         dim = self.subject_dim
         ds = cross_prediction(
-            counts, labels, rates, n_units=n_units, psth=psth, n_boot=int(n_boot),
+            counts, labels, rates, n_units=n_units, psth=psth, n_boot=n_boot,
             seed=int(self.seed), dims=(f"source_{dim}", f"target_{dim}"),
         )  # fmt: skip
         ds.attrs.update(label=label, method=self.method, unit="bits per spike")
@@ -248,8 +256,7 @@ class _ResultsMixin:
         self._check_fitted()
         label = self.label if label is None else label
         self._check_label(label)
-        if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1:
-            raise ValueError(f"n_draws: expected a positive integer, got {n_draws!r}")
+        n_draws = _check_count(n_draws, "n_draws", minimum=1)
         mu, logvar, labels = {}, {}, {}
         for m, s in enumerate(self.subjects_):
             test = np.asarray(self.test_[s], dtype=bool)
@@ -259,7 +266,7 @@ class _ResultsMixin:
             logvar[s] = np.log(var).reshape(shape)[test]
             labels[s] = self.counts_[s][label].values[test]
         da = individuality(
-            mu, logvar, labels, n_draws=int(n_draws), seed=int(self.seed),
+            mu, logvar, labels, n_draws=n_draws, seed=int(self.seed),
             subject_dim=self.subject_dim, condition_dim=label,
         )  # fmt: skip
         starts = {float(self.starts_[s]) for s in self.subjects_}
@@ -312,8 +319,7 @@ class _ResultsMixin:
 
         self._check_fitted()
         label = self.label
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n: expected a positive integer, got {n!r}")
+        n = _check_count(n, "n", minimum=1)
         if not isinstance(counts, bool):
             raise TypeError(f"counts: expected True or False, got {counts!r}")
         rng = np.random.default_rng(self.seed if seed is None else seed)
@@ -336,9 +342,9 @@ class _ResultsMixin:
                 f"training trials ({', '.join(map(repr, known))})"
             )
         seeds = rng.integers(2**32, size=len(wanted))
-        z = np.concatenate([density.sample(c, int(n), seed=int(k))
+        z = np.concatenate([density.sample(c, n, seed=int(k))
                             for c, k in zip(wanted, seeds, strict=True)])  # fmt: skip
-        trial_labels = np.repeat(np.asarray(wanted, dtype=object), int(n))
+        trial_labels = np.repeat(np.asarray(wanted, dtype=object), n)
         n_trials, w = len(z), self.n_windows_
         flat = self.vae_.likelihood_mean(z.reshape(n_trials * w, -1), list(self.subjects_))
         widths = [flat[s].reshape(n_trials * w, -1).shape[1] for s in self.subjects_]

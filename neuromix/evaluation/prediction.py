@@ -175,7 +175,9 @@ def cross_prediction(
     xarray.Dataset
         ``bits_per_spike`` (source x target) and ``bits_per_spike_ci`` (with ``bound``);
         with ``psth``: ``psth`` and ``psth_ci`` (target) and ``fraction``
-        (source x target). Pairs of a condition only one of the two subjects has are
+        (source x target). Attributes ``mean_bits_per_spike`` (over ordered pairs of
+        different subjects) and, with ``psth``, ``mean_fraction`` (that mean over the
+        mean ceiling of the same pairs). Pairs of a condition only one of the two subjects has are
         left out; a pair with no shared condition is NaN.
     """
     names = list(counts)
@@ -262,10 +264,20 @@ def cross_prediction(
             "n_boot": int(n_boot),
         },
     )
+    off = ~np.eye(n, dtype=bool)
+    if off.any() and np.isfinite(value[off]).any():
+        ds.attrs["mean_bits_per_spike"] = float(np.nanmean(value[off]))
     if psth is not None:
         ds["psth"] = (target_dim, ceiling)
         ds["psth_ci"] = ((target_dim, "bound"), ceiling_ci)
         ds["fraction"] = ((source_dim, target_dim), value / ceiling[None, :])
+        if "mean_bits_per_spike" in ds.attrs:
+            # over the mean ceiling of the same pairs: a mean of per-pair fractions would
+            # be swamped by a target whose PSTH carries almost no bits
+            pairs = np.isfinite(value) & off
+            ds.attrs["mean_fraction"] = ds.attrs["mean_bits_per_spike"] / float(
+                np.broadcast_to(ceiling[None, :], value.shape)[pairs].mean()
+            )
     return ds
 
 

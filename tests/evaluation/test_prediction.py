@@ -86,6 +86,9 @@ def test_the_psth_predictor_recovers_a_fraction_of_one_and_the_mean_rate_zero():
     rates = {("m", "k"): np.stack([psth["k"][c] for c in labels["m"]])}
     ds = cross_prediction(counts, labels, rates, n_units={"m": 2, "k": 2}, psth=psth, n_boot=50)
     assert float(ds.fraction.sel(source="m", target="k")) == pytest.approx(1.0)
+    # the summaries over ordered pairs of different subjects: the one pair here
+    assert ds.attrs["mean_bits_per_spike"] == pytest.approx(float(ds.psth.sel(target="k")))
+    assert ds.attrs["mean_fraction"] == pytest.approx(1.0)
     # the held-out mean rate of each unit, whatever the condition and the time: 0
     flat = unit_mean_rates(counts["k"], 2)
     rates = {("m", "k"): np.broadcast_to(flat, counts["m"].shape).copy()}

@@ -162,12 +162,8 @@ def _neuromix_rats(name, seed, setting, prepared):
     # cross-subject prediction: the mean over ordered pairs of rats, in bits per spike
     # and as a fraction of the target's PSTH ceiling (the matrix is kept too)
     prediction = model.cross_prediction(n_boot=0)
-    off = ~np.eye(len(model.subjects_), dtype=bool)
-    info["bits_per_spike"] = float(np.nanmean(prediction.bits_per_spike.values[off]))
-    # of the ceiling over the same pairs (a mean of per-pair fractions would be swamped by
-    # a target whose PSTH carries almost no bits)
-    ceiling = np.broadcast_to(prediction.psth.values[None, :], off.shape)
-    info["bps_fraction"] = info["bits_per_spike"] / float(np.nanmean(ceiling[off]))
+    info["bits_per_spike"] = prediction.attrs["mean_bits_per_spike"]
+    info["bps_fraction"] = prediction.attrs["mean_fraction"]
     info["bits_per_spike_matrix"] = prediction.bits_per_spike.values.tolist()
     history = model.history_
     if len(history) and "loss" in history:
