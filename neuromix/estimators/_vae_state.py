@@ -39,6 +39,17 @@ class _VAEStateMixin:
             "beta_selection": (
                 None if self.beta_selection_ is None else _plain(self.beta_selection_.to_dict())
             ),
+            # a model that gained subjects (add_modality): the subjects whose networks
+            # were built together, their reconstruction weights, the additions' curves
+            "groups": [list(g) for g in self.groups_],
+            "recon_weights": [float(w) for w in self._recon_weights],
+            "additions": {
+                s: {
+                    "history": a["history"].to_dict("records"),
+                    **{k: _plain(v) for k, v in a.items() if k != "history"},
+                }
+                for s, a in getattr(self, "additions_", {}).items()
+            },
         }
         tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
         return config, tensors
@@ -49,7 +60,14 @@ class _VAEStateMixin:
         params["hidden"] = tuple(params["hidden"])
         params["device"] = device
         est = cls(**params)
-        est._build(config["subjects"], {s: tuple(v) for s, v in config["shapes"].items()})
+        est._build(
+            config["subjects"],
+            {s: tuple(v) for s, v in config["shapes"].items()},
+            groups=config.get("groups"),
+        )
+        if "recon_weights" in config:  # older files: recomputed by _build
+            est._recon_weights = list(config["recon_weights"])
+            est.module_.recon_weights = list(config["recon_weights"])
         prefix = "module."
         est.module_.load_state_dict(
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -62,6 +80,10 @@ class _VAEStateMixin:
         est.best_epoch_ = config.get("best_epoch")
         selection = config.get("beta_selection")
         est.beta_selection_ = None if selection is None else xr.Dataset.from_dict(selection)
+        est.additions_ = {
+            s: {**a, "history": pd.DataFrame(a["history"])}
+            for s, a in config.get("additions", {}).items()
+        }
         return est
 
 

@@ -28,6 +28,7 @@ from neuromix.data.pairing import (
     split_trials,
 )
 from neuromix.data.recording import Recording
+from neuromix.estimators._extend import _NeuralExtendMixin
 from neuromix.estimators._inputs import (
     _InputsMixin,
     _metadata,
@@ -54,7 +55,9 @@ _WINDOWS_PER_TRIAL = 16  # the paper's 16 windows of 100 ms every 10 ms
 
 
 @register_model_class
-class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseEstimator):
+class NeuralModel(
+    _InputsMixin, _LatentsMixin, _ResultsMixin, _NeuralExtendMixin, _StateMixin, BaseEstimator
+):
     """A multimodal VAE fitted to windows of several subjects' recordings.
 
     Each subject keeps its own encoder and decoder; the ``method`` decides how their
@@ -345,27 +348,8 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
                 f"got {len(subjects)} ({', '.join(map(repr, subjects))}); use "
                 "method='independent' for one subject"
             )
-        trials = {s: _trial_table(s, d) for s, d in data.items()}
-        for s, table in trials.items():
-            if len(table) == 0:
-                raise ValueError(f"subject {s!r}: trials: the recording has no trials")
-            if self.label not in table.columns:
-                raise ValueError(
-                    f"subject {s!r}: label {self.label!r} is missing from the trial table "
-                    f"(columns: {', '.join(map(str, table.columns))})"
-                )
-        if self.where:
-            trials = {s: select_trials(t, self.where, subject=s) for s, t in trials.items()}
-            for s, t in trials.items():
-                if len(t) == 0:
-                    raise ValueError(f"subject {s!r}: trials: no trial matches where={self.where}")
-        trials = self._check_conditions(trials)
-        test = {
-            s: split_trials(
-                trials[s], test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
-            )
-            for s in subjects
-        }
+        trials = self._check_conditions({s: self._trials(s, d) for s, d in data.items()})
+        test = {s: self._test_split(trials[s], s) for s in subjects}
         validation = {s: self._validation_split(trials[s], test[s], s) for s in subjects}
         starts = self._per_subject(
             self.start,
@@ -381,15 +365,7 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             lambda s: starts[s] + self.window + (_WINDOWS_PER_TRIAL - 1) * self.step,
         )
         windows = self._check_ranges(data, trials, starts, stops)
-        counts = {}
-        for s in subjects:
-            kept = trials[s].index
-            source = data[s]
-            if isinstance(source, Recording):
-                source = dataclasses.replace(source, trials=source.trials.loc[kept])
-            else:
-                source = source.sel(trial=kept.to_numpy())
-            counts[s] = bin_trials(source, start=starts[s], stop=stops[s], bin_size=self.bin_size)
+        counts = {s: self._bin(data[s], trials[s], starts[s], stops[s]) for s in subjects}
         self.subjects_ = tuple(subjects)
         self.sources_ = {s: _source_file(data[s]) for s in subjects}
         self.counts_ = counts
@@ -399,6 +375,17 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
         self.n_windows_ = next(iter(windows.values()))
         self._lag = round(self.window / self.bin_size)
         self._step = round(self.step / self.bin_size)
+        self._pair_all()
+        self._check_validation_pairs(vae)
+        shapes = {s: (counts[s].sizes["unit"] * self._lag,) for s in subjects}
+        vae._build(subjects, shapes)
+        self.vae_ = vae
+        self._tensors = [self._counts_tensor(s) for s in subjects]
+        sampler, validation = self._window_samplers()
+        return vae, sampler, validation
+
+    def _pair_all(self) -> None:
+        """``pairs_``: the training, validation and test trials paired across subjects."""
         self.pairs_ = {
             "train": self._pair("train", rng=self._pairing_rng(0)),
             "validation": self._pair(
@@ -406,11 +393,11 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             ),
             "test": self._pair("test", rng=None, rule="min"),
         }
-        self._check_validation_pairs(vae)
-        shapes = {s: (counts[s].sizes["unit"] * self._lag,) for s in subjects}
-        vae._build(subjects, shapes)
-        self.vae_ = vae
-        self._tensors = [self._counts_tensor(s) for s in subjects]
+
+    def _window_samplers(self):
+        """The samplers of the training windows (the pairing drawn anew each epoch with
+        ``pairing="resample"``) and of the validation windows (or None), and the decoding
+        criterion's data on ``vae_``."""
         if self.pairing == "resample":
 
             def pairs_for_epoch(epoch):
@@ -425,8 +412,39 @@ class NeuralModel(_InputsMixin, _LatentsMixin, _ResultsMixin, _StateMixin, BaseE
             if len(self.pairs_["validation"])
             else None
         )
-        vae._scorer = self._decoding_criterion() if validation is not None else None
-        return vae, sampler, validation
+        self.vae_._scorer = self._decoding_criterion() if validation is not None else None
+        return sampler, validation
+
+    def _trials(self, s, data) -> pd.DataFrame:
+        """Subject s's trial table, checked, with ``where`` applied."""
+        table = _trial_table(s, data)
+        if len(table) == 0:
+            raise ValueError(f"subject {s!r}: trials: the recording has no trials")
+        if self.label not in table.columns:
+            raise ValueError(
+                f"subject {s!r}: label {self.label!r} is missing from the trial table "
+                f"(columns: {', '.join(map(str, table.columns))})"
+            )
+        if self.where:
+            table = select_trials(table, self.where, subject=s)
+            if len(table) == 0:
+                raise ValueError(f"subject {s!r}: trials: no trial matches where={self.where}")
+        return table
+
+    def _test_split(self, trials, s) -> np.ndarray:
+        """Subject s's held-out trials (along ``trials``), stratified by ``label``."""
+        return split_trials(
+            trials, test_size=self.test_size, stratify=self.label, seed=self.seed, subject=s
+        )
+
+    def _bin(self, source, trials, start, stop):
+        """The binned counts of a subject's kept ``trials`` over ``[start, stop)``."""
+        kept = trials.index
+        if isinstance(source, Recording):
+            source = dataclasses.replace(source, trials=source.trials.loc[kept])
+        else:
+            source = source.sel(trial=kept.to_numpy())
+        return bin_trials(source, start=start, stop=stop, bin_size=self.bin_size)
 
     def _decoding_criterion(self) -> DecodingCriterion:
         """``criterion="decode"``: each subject's training and validation windows (cut

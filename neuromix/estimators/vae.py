@@ -27,6 +27,7 @@ from neuromix._validation import (
     check_params,
     check_subject_arrays,
 )
+from neuromix.estimators._extend import _VAEExtendMixin
 from neuromix.estimators._vae_inference import _VAEInference
 from neuromix.estimators._vae_state import _VAEStateMixin
 from neuromix.io.persistence import register_model_class
@@ -34,6 +35,7 @@ from neuromix.models.architectures import (
     MLP_ARCHITECTURES,
     architectures,
     build_networks,
+    join_stacks,
     resolve_architecture,
 )
 from neuromix.models.likelihoods import Likelihood, get_likelihood
@@ -78,6 +80,10 @@ def _state_at(epochs_done: int) -> str:
     if epochs_done == 0:
         return "its initial weights (no epoch was completed)"
     return f"its state at the end of epoch {epochs_done - 1}, the last completed"
+
+
+#: ``checkpoint`` of :meth:`MultimodalVAE._fit_sampler`: the estimator's own parameter.
+_OWN = object()
 
 
 def _is_spec(value) -> bool:
@@ -140,7 +146,9 @@ def _selection(
 
 
 @register_model_class
-class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimator):
+class MultimodalVAE(
+    _VAEInference, _VAEExtendMixin, _VAEStateMixin, TransformerMixin, BaseEstimator
+):
     """Multimodal VAE over paired samples of several subjects (modalities).
 
     Each subject m has its own encoder q_m(z | x_m) and decoder p_m(x_m | z); the
@@ -439,8 +447,10 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             return [value[s] for s in subjects]
         return [value] * len(subjects)
 
-    def _build(self, subjects, shapes, dtypes=None):
-        """Validate parameters and build the (untrained) module for these subjects."""
+    def _build(self, subjects, shapes, dtypes=None, groups=None):
+        """Validate parameters and build the (untrained) module for these subjects
+        (``groups``: the subjects whose networks were built together, in order, as a
+        model that gained subjects has them; default all at once)."""
         check_params(self.get_params(deep=False), self._parameter_constraints)
         method = get_method(self.method, **(self.method_params or {}))
         if len(subjects) < method.min_subjects:
@@ -476,26 +486,21 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         self.likelihoods_ = dict(zip(subjects, likelihoods, strict=True))
         self.architectures_ = dict(zip(subjects, archs, strict=True))
         self._recon_weights = weights
+        self.groups_ = (tuple(subjects),) if groups is None else tuple(map(tuple, groups))
         self.module_ = self._new_module(int(self.seed))
         return self.module_
 
     def _new_module(self, seed: int, rate_scale: str | None = None) -> MultimodalModule:
-        """An untrained module of the built shapes, its initial weights drawn from ``seed``."""
-        subjects = self.subjects_
-        likelihoods = [self.likelihoods_[s] for s in subjects]
-        encoders, decoders = build_networks(
-            [self.shapes_[s] for s in subjects],
-            likelihoods,
-            [self.architectures_[s] for s in subjects],
-            int(self.latent_dim),
-            hidden=tuple(self.hidden),
-            conv_width=int(self.conv_width),
-            generator=torch.Generator().manual_seed(int(seed)),
-        )
+        """An untrained module of the built shapes, its initial weights drawn from ``seed``
+        (those of the g-th group of subjects from ``seed + g``)."""
+        stacks = [
+            self._new_networks(group, int(seed) + g)
+            for g, group in enumerate(getattr(self, "groups_", (self.subjects_,)))
+        ]
         module = MultimodalModule(
-            encoders,
-            decoders,
-            likelihoods,
+            join_stacks([enc for enc, _ in stacks]),
+            join_stacks([dec for _, dec in stacks]),
+            [self.likelihoods_[s] for s in self.subjects_],
             self.method_,
             int(self.latent_dim),
             recon_weights=self._recon_weights,
@@ -503,6 +508,18 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         )
         module.precision = self.precision_
         return module.to(self.device_)
+
+    def _new_networks(self, subjects, seed: int):
+        """Encoders and decoders of ``subjects`` (a stack each), initial weights from ``seed``."""
+        return build_networks(
+            [self.shapes_[s] for s in subjects],
+            [self.likelihoods_[s] for s in subjects],
+            [self.architectures_[s] for s in subjects],
+            int(self.latent_dim),
+            hidden=tuple(self.hidden),
+            conv_width=int(self.conv_width),
+            generator=torch.Generator().manual_seed(int(seed)),
+        )
 
     def _to_tensor(self, subject, array):
         lik = self.likelihoods_[subject]
@@ -532,9 +549,15 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
         (and, with labels ``y``, the decoding criterion's data in ``_scorer``)."""
         check_params(self.get_params(deep=False), self._parameter_constraints)
         arrays = check_subject_arrays(X)
-        n = next(iter(arrays.values())).shape[0]
         subjects = list(arrays)
         self._build(subjects, {s: a.shape[1:] for s, a in arrays.items()})
+        return self._array_samplers(arrays, y)
+
+    def _array_samplers(self, arrays, y=None):
+        """The samplers of paired arrays (one per subject of the model, in its order)
+        split into training and validation samples, and the decoding criterion."""
+        subjects = self.subjects_
+        n = next(iter(arrays.values())).shape[0]
         for s in subjects:
             self.likelihoods_[s].check(arrays[s], s)
         rng = np.random.default_rng(int(self.seed))
@@ -599,15 +622,20 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             return CRITERIA["elbo"]
         return CRITERIA[self.criterion]
 
-    def _fit_sampler(self, sampler, validation=None, callback=None, *, owner=None):
+    def _fit_sampler(
+        self, sampler, validation=None, callback=None, *, owner=None, beta=None, checkpoint=_OWN
+    ):
         """Train the built module on any sampler (the recordings API uses windows).
 
         ``owner`` is the estimator whose class and parameters a checkpoint records and
         is checked against (default: this one; :class:`~neuromix.NeuralModel` passes
         itself). See the ``checkpoint`` parameter for resuming, divergence and Ctrl-C.
+        ``beta`` trains that beta instead of the ``beta`` parameter's, ``checkpoint``
+        keeps the training state in that file instead of the parameter's (both for
+        :meth:`add_modality`). Only the parameters that require a gradient are trained.
         """
         check_batch_size(int(self.batch_size), len(sampler))
-        betas = self._betas()
+        betas = self._betas() if beta is None else None
         if (betas is not None or self.patience is not None) and validation is None:
             what = "beta='auto' (or a list)" if betas is not None else "patience"
             raise ValueError(
@@ -625,14 +653,16 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
             )
         if betas is not None:
             return self._fit_candidates(sampler, validation, betas, scorer)
-        self.beta_ = float(self.beta)
+        self.beta_ = float(self.beta if beta is None else beta)
         self.beta_selection_ = None
         module = self.module_
         epochs = int(self.epochs)
         generator = training_generator(self.seed)
-        optimizer = make_optimizer(module.parameters(), float(self.lr))
+        trained = [p for p in module.parameters() if p.requires_grad]
+        optimizer = make_optimizer(trained, float(self.lr))
         stopping = self._stopping(1)
-        path = None if self.checkpoint is None else Path(self.checkpoint)
+        checkpoint = self.checkpoint if checkpoint is _OWN else checkpoint
+        path = None if checkpoint is None else Path(checkpoint)
         every = int(self.checkpoint_every)
         ident = ckpt.identity(
             self if owner is None else owner,
@@ -671,7 +701,7 @@ class MultimodalVAE(_VAEInference, _VAEStateMixin, TransformerMixin, BaseEstimat
                 epochs=max(epochs - start, 0),
                 batch_size=int(self.batch_size),
                 lr=float(self.lr),
-                beta=float(self.beta),
+                beta=self.beta_,
                 generator=generator,
                 validation=validation,
                 progress=bool(self.progress),

@@ -51,6 +51,7 @@ __all__ = [
     "SubjectStack",
     "architectures",
     "build_networks",
+    "join_stacks",
     "resolve_architecture",
 ]
 
@@ -241,6 +242,33 @@ class SubjectStack(nn.Module):
                 if out is not None:
                     outputs[m] = out.reshape(out.shape[0], *self.out_shapes[m])
         return outputs
+
+
+def join_stacks(stacks: Sequence[SubjectStack]) -> SubjectStack:
+    """One stack of the subjects of ``stacks``, in order: the parts of each, as they are
+    (the same modules, not copies), their subjects numbered after those before.
+
+    A model that gains a subject (:meth:`neuromix.MultimodalVAE.add_modality`) joins its
+    fitted networks and the new subject's; the first stack's parameters keep their names
+    in the joined stack's ``state_dict``.
+
+    Examples
+    --------
+    >>> from neuromix.models.likelihoods import get_likelihood
+    >>> lik = get_likelihood("poisson")
+    >>> a, _ = build_networks([(6,), (4,)], [lik, lik], ["mlp", "mlp"], 2, hidden=(8,))
+    >>> b, _ = build_networks([(5,)], [lik], ["mlp"], 2, hidden=(8,))
+    >>> joined = join_stacks([a, b])
+    >>> joined.n_subjects, joined.index
+    (3, [[0, 1], [2]])
+    """
+    parts, shapes, offset = [], [], 0
+    for stack in stacks:
+        for idx, part, flat in zip(stack.index, stack.parts, stack.flat, strict=True):
+            parts.append(([offset + m for m in idx], part, flat))
+        shapes.extend(stack.out_shapes)
+        offset += stack.n_subjects
+    return SubjectStack(offset, parts, shapes)
 
 
 def resolve_architecture(

@@ -145,6 +145,12 @@ class MultimodalModule(nn.Module):
         if precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         self.precision = precision
+        #: Subjects whose reconstruction terms :meth:`loss` computes (None: all). A
+        #: model that trains some subjects' networks only, beside frozen ones, of a
+        #: method whose decoders read each subject's own latent (``aggregates`` False),
+        #: skips the terms that cannot change (see
+        #: :meth:`neuromix.MultimodalVAE.add_modality`).
+        self.recon_subjects: tuple[int, ...] | None = None
 
     def _networks(self, networks: nn.Module, inputs) -> list[Tensor | None]:
         """Run encoders or decoders in the module's precision; outputs in fp32."""
@@ -259,6 +265,8 @@ class MultimodalModule(nn.Module):
         # (subject, batch * k, latent): the components each subject's decoder reads
         z_in = z[:, plan.decode, :].permute(1, 0, 2, 3).reshape(self.n_subjects, batch * k, -1)
         used = [bool(plan.weight[:, m].any()) for m in range(self.n_subjects)]
+        if self.recon_subjects is not None:
+            used = [u and m in self.recon_subjects for m, u in enumerate(used)]
         return plan, [z_in[m] if used[m] else None for m in range(self.n_subjects)]
 
     #: At most this many other subjects predict each subject in :meth:`cross_nll`

@@ -17,8 +17,8 @@ chunks, for windows cut on the fly), with integer labels. Shapes follow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -120,6 +120,9 @@ class DecodingCriterion:
         samples in chunks (each ``(n_chunk, *shape)``, the order fixed), or of a tensor
     train_labels, validation_labels : sequence over subjects of Tensor (n,) of int
     n_classes : int
+    frozen : collection of int
+        Subjects whose encoders do not change during training (those of a fitted model
+        that gains a subject): their latents are computed once and kept.
     """
 
     train: Sequence[Chunks | Tensor]
@@ -127,8 +130,18 @@ class DecodingCriterion:
     train_labels: Sequence[Tensor]
     validation_labels: Sequence[Tensor]
     n_classes: int
+    frozen: Collection[int] = ()
+    _kept: dict = field(default_factory=dict, repr=False)
 
     def _means(self, module, m: int, source) -> Tensor:
+        if m in self.frozen:
+            key = (m, id(source))
+            if key not in self._kept:
+                self._kept[key] = self._encode(module, m, source)
+            return self._kept[key]
+        return self._encode(module, m, source)
+
+    def _encode(self, module, m: int, source) -> Tensor:
         chunks = [source] if isinstance(source, Tensor) else source()
         outs = []
         for x in chunks:
