@@ -111,7 +111,7 @@ def test_add_modality_refuses_bad_input_and_keeps_the_model(views):
     assert vae.subjects_ == ("a", "b") and vae.module_ is module
     assert all(p.requires_grad for p in module.parameters())
     mapped = _two_view_fit(X, epochs=2, likelihood={"a": "gaussian", "b": "gaussian"})
-    with pytest.raises(ValueError, match="subject 'c': likelihood: .* pass likelihood="):
+    with pytest.raises(ValueError, match=r"subject 'c': likelihood: .* pass likelihood="):
         mapped.add_modality("c", X)
     mapped.add_modality("c", X, likelihood="gaussian")
     assert mapped.likelihood == {"a": "gaussian", "b": "gaussian", "c": "gaussian"}
