@@ -188,7 +188,7 @@ class _VAEExtendMixin:
         finally:
             fitted.requires_grad_(True)
             self.module_.recon_subjects = None
-        additions = dict(getattr(self, "additions_", {}))
+        additions = dict(self.additions_)
         additions[name] = {
             "history": self.history_,
             "best_epoch": self.best_epoch_,

@@ -48,7 +48,7 @@ class _VAEStateMixin:
                     "history": a["history"].to_dict("records"),
                     **{k: _plain(v) for k, v in a.items() if k != "history"},
                 }
-                for s, a in getattr(self, "additions_", {}).items()
+                for s, a in self.additions_.items()
             },
         }
         tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}

@@ -175,6 +175,9 @@ class NeuralModel(
         Successive halving of the beta candidates, as in :class:`neuromix.MultimodalVAE`:
         after ``min_epochs`` epochs, then twice and four times as many, the worse half
         of the candidates still training stops and is never chosen.
+    n_init : int, default=1
+        Initialisations per beta of the grid, trained in the same ensemble and chosen
+        among by the same criterion, as in :class:`neuromix.MultimodalVAE`.
     checkpoint, checkpoint_every
         Keep the training state in a file every ``checkpoint_every`` epochs and resume
         from it when it exists, as in :class:`neuromix.MultimodalVAE`. The checkpoint
@@ -275,6 +278,7 @@ class NeuralModel(
         min_epochs=10,
         criterion="decode",
         halving=True,
+        n_init=1,
     ):
         self.subject_dim = subject_dim
         self.method = method
@@ -311,6 +315,7 @@ class NeuralModel(
         self.min_epochs = min_epochs
         self.criterion = criterion
         self.halving = halving
+        self.n_init = n_init
 
     # ------------------------------------------------------------------ fitting
     def fit(self, recordings, y=None):

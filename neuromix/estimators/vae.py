@@ -86,6 +86,14 @@ def _state_at(epochs_done: int) -> str:
 _OWN = object()
 
 
+def _init_seed(seed: int, i: int) -> int:
+    """The seed of initialisation ``i`` of ``n_init``: ``seed`` itself for the first, so
+    that ``n_init=1`` is the fit of ``seed``; others drawn from ``(seed, i)``."""
+    if i == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0] >> 1)
+
+
 def _is_spec(value) -> bool:
     return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
 
@@ -277,6 +285,14 @@ class MultimodalVAE(
         the same mean held-out accuracy to 0.004. False: every candidate trains until
         its own (or the shared) patience runs out. Only ensembles (MLP subjects) cull,
         and not on the ``"cross"`` criterion, lowest in the first epochs.
+    n_init : int, default=1
+        When ``beta`` is a grid: each beta trained from this many initialisations (initial
+        weights and minibatch order), all in the same ensemble, halved and chosen among
+        by the same criterion, as scikit-learn's ``KMeans(n_init=...)``. The record keeps
+        each beta's best initialisation (``kept_init``; every one's criterion in
+        ``init_score`` over ``(beta, init)``, in ``beta_selection_``). What a second
+        initialisation gains on the suite's datasets, and costs: docs/model.md,
+        "Several initialisations".
     precision : {"fp32", "bf16", "auto"}, default="fp32"
         Number format of the networks' matrix products. ``"bf16"``: the encoders and
         decoders run under ``torch.autocast`` with bfloat16, 3-4x faster on CPUs with
@@ -314,6 +330,14 @@ class MultimodalVAE(
         The epoch whose weights were kept by early stopping (None without it).
     precision_ : {"fp32", "bf16"}
         The precision the networks run in (``precision`` with "auto" resolved).
+    groups_ : tuple of tuple of str
+        The subjects whose networks were built and trained together: one group for a
+        fitted model, then one more per subject added by :meth:`add_modality`.
+    additions_ : dict of str to dict
+        Per subject added by :meth:`add_modality` (or
+        :meth:`neuromix.NeuralModel.add_subject`): its training ``history`` (whose
+        ``recon`` is the new subject's term alone for MMVM and independent VAEs, whose
+        other terms do not depend on it), ``best_epoch``, ``seconds`` and ``n_samples``.
 
     Notes
     -----
@@ -364,6 +388,7 @@ class MultimodalVAE(
         "lr": Interval(float, 0.0, low_open=True),
         "validation_fraction": Interval(float, 0.0, 0.5),
         "seed": Interval(int, 0),
+        "n_init": Interval(int, 1),
         "device": Check(lambda v: isinstance(v, str | torch.device), "'auto' or a torch device"),
         "progress": Options((True, False)),
         "clip_grad": [Options((None,)), Interval(float, 0.0, low_open=True)],
@@ -407,6 +432,7 @@ class MultimodalVAE(
         min_epochs=10,
         criterion="cross",
         halving=True,
+        n_init=1,
     ):
         self.method = method
         self.method_params = method_params
@@ -433,6 +459,7 @@ class MultimodalVAE(
         self.min_epochs = min_epochs
         self.criterion = criterion
         self.halving = halving
+        self.n_init = n_init
 
     # ------------------------------------------------------------------ building
     def _per_subject(self, value, subjects, what):
@@ -487,6 +514,7 @@ class MultimodalVAE(
         self.architectures_ = dict(zip(subjects, archs, strict=True))
         self._recon_weights = weights
         self.groups_ = (tuple(subjects),) if groups is None else tuple(map(tuple, groups))
+        self.additions_ = {}
         self.module_ = self._new_module(int(self.seed))
         return self.module_
 
@@ -761,22 +789,25 @@ class MultimodalVAE(
                 "ensemble and cannot be resumed from a checkpoint; pass a fixed beta to use "
                 "checkpoint"
             )
-        modules = [self._new_module(int(self.seed)) for _ in betas]
-        stopping = self._stopping(len(betas), shared=True) or EarlyStopping(
-            len(betas), patience=None, monitor=self._monitor()
+        # every beta from n_init initialisations (init i: weights and minibatches from
+        # _init_seed(seed, i); init 0 is the fit's own seed)
+        grid = [(beta, i) for i in range(int(self.n_init)) for beta in betas]
+        modules = [self._new_module(_init_seed(self.seed, i)) for _, i in grid]
+        stopping = self._stopping(len(grid), shared=True) or EarlyStopping(
+            len(grid), patience=None, monitor=self._monitor()
         )
         members = [
             Member(
                 module=module,
                 sampler=sampler,
-                generator=training_generator(self.seed),
+                generator=training_generator(_init_seed(self.seed, i)),
                 beta=beta,
                 validation=validation,
                 clip_grad=None if self.clip_grad is None else float(self.clip_grad),
-                name=f"beta={beta:g}",
+                name=f"beta={beta:g}" + (f", init {i}" if self.n_init > 1 else ""),
                 subjects=self.subjects_,
             )
-            for module, beta in zip(modules, betas, strict=True)
+            for module, (beta, i) in zip(modules, grid, strict=True)
         ]
         start = time.perf_counter()
         try:
@@ -841,14 +872,33 @@ class MultimodalVAE(
             eligible = np.isfinite(scores)
         chosen = int(np.nanargmin(np.where(eligible, scores, np.nan)))
         self.module_ = modules[chosen]
-        self.beta_ = float(betas[chosen])
+        self.beta_ = float(grid[chosen][0])
         self.history_ = pd.DataFrame(histories[chosen])
         self.best_epoch_ = None if self.patience is None else best_epochs[chosen]
         self.n_samples_ = len(sampler)
+        # the record keeps, of each beta, its initialisation of the best criterion
+        n = len(betas)
+        ranked = np.where(eligible, scores, np.where(np.isfinite(scores), 1e300, np.inf))
+        kept = [min(range(b, len(grid), n), key=lambda k: ranked[k]) for b in range(n)]
+        kept[chosen % n] = chosen
         self.beta_selection_ = _selection(
-            betas, histories, monitor, scores, best_epochs, chosen, seconds, stopping.culled
+            betas,
+            [histories[k] for k in kept],
+            monitor,
+            scores[kept],
+            [best_epochs[k] for k in kept],
+            chosen % n,
+            seconds,
+            [stopping.culled[k] for k in kept],
         )
-        self._candidates = modules
+        if self.n_init > 1:
+            self.beta_selection_["kept_init"] = ("beta", np.array([grid[k][1] for k in kept]))
+            self.beta_selection_["init_score"] = (
+                ("beta", "init"),
+                scores.reshape(int(self.n_init), n).T,
+            )
+            self.beta_selection_.attrs["chosen_init"] = int(grid[chosen][1])
+        self._candidates = [modules[k] for k in kept]
         return self
 
     def __sklearn_is_fitted__(self):

@@ -75,6 +75,21 @@ def test_add_modality_trains_the_new_view_only_and_aligns_it(views):
     assert same_place(out, again["a"]) < 0.2
 
 
+@pytest.mark.parametrize("method", nm.models.available())
+def test_every_method_takes_a_new_view_and_keeps_the_fitted_ones(views, method):
+    # the aggregation methods' objective reads the new view through the fitted decoders
+    # (their joint posterior holds it): those are frozen too
+    X, _ = views
+    vae = _two_view_fit(X, epochs=2, method=method)
+    before = {k: v.clone() for k, v in vae.module_.state_dict().items()}
+    vae.add_modality("c", X)
+    _same_weights(before, vae.module_)
+    assert vae.module_.recon_subjects is None
+    changed = [k for k, v in vae.module_.state_dict().items() if k not in before]
+    assert changed and all(k.startswith(("encoders.parts.1", "decoders.parts.1")) for k in changed)
+    assert np.isfinite(vae.transform(X)["c"]).all()
+
+
 def test_an_extended_model_saves_loads_and_extends_again(views, tmp_path):
     X, _ = views
     vae = _two_view_fit(X, epochs=5)

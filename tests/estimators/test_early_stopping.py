@@ -328,3 +328,28 @@ def test_halving_is_off_on_the_cross_criterion(rec):
     sel = model.vae_.beta_selection_
     assert (sel["culled_at"].values == -1).all()
     assert sel["epochs_trained"].values.tolist() == [5, 5, 5]
+
+
+def test_n_init_trains_each_beta_from_several_initialisations(rec):
+    betas = [0.5, 32.0]
+    params = dict(subject_dim="rat", beta=betas, epochs=3, patience=None, seed=1, **FAST)
+    two = nm.fit(rec, n_init=2, **params).vae_
+    one = nm.fit(rec, **params).vae_
+    sel = two.beta_selection_
+    scores = sel["init_score"].values
+    assert sel["init_score"].dims == ("beta", "init") and scores.shape == (2, 2)
+    # each beta's record is its best initialisation; the choice is the best of all four
+    np.testing.assert_array_equal(sel["kept_init"].values, scores.argmin(axis=1))
+    np.testing.assert_array_equal(sel["score"].values, scores.min(axis=1))
+    b, i = np.unravel_index(np.argmin(scores), scores.shape)
+    assert two.beta_ == betas[b] == sel.attrs["chosen_beta"] and sel.attrs["chosen_init"] == i
+    assert two.module_ is two._candidates[b]
+    # init 0 is the fit of the seed itself; init 1 starts elsewhere
+    assert not np.array_equal(scores[:, 0], scores[:, 1])
+    assert "init_score" not in one.beta_selection_
+    np.testing.assert_array_equal(one.beta_selection_["score"].values, scores[:, 0])
+    for k in range(2):
+        if sel["kept_init"].values[k] == 0:
+            assert torch.equal(_weights(two._candidates[k]), _weights(one._candidates[k]))
+        else:
+            assert not torch.equal(_weights(two._candidates[k]), _weights(one._candidates[k]))
