@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 
 .PHONY: install demo test docs lint format bench-train bench-sweep bench-binning bench-subjects \
-	benchmark-polymnist benchmark-alignment benchmark-suite clean
+	benchmark-polymnist benchmark-alignment benchmark-suite report-check clean
 
 install: $(STAMP)
 
@@ -47,6 +47,16 @@ docs: install
 	rm -rf docs/_build docs/api/generated docs/jupyter_execute
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 	@echo "docs: open docs/_build/html/index.html"
+
+# The HTML report in a real browser (Debian's headless Chromium through chromedriver):
+# every image loads, no console error; the screenshot is build/report-check/report.png.
+# `make test` runs the same test when chromium is installed, and skips it otherwise.
+report-check: install
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium chromium-driver)
+	NEUROMIX_ARTEFACTS=build/report-check $(BIN)/python -m pytest -q -rs tests/browser
+	@echo "report-check: screenshot in build/report-check/report.png"
 
 bench-train: install
 	$(BIN)/python benchmarks/train_speed.py

@@ -38,6 +38,7 @@ from neuromix.estimators._inputs import (
     _trial_table,
 )
 from neuromix.estimators._latents import _LatentsMixin
+from neuromix.estimators._report import _ReportMixin
 from neuromix.estimators._results import _ResultsMixin
 from neuromix.estimators._state import _StateMixin
 from neuromix.estimators.vae import MultimodalVAE
@@ -56,7 +57,13 @@ _WINDOWS_PER_TRIAL = 16  # the paper's 16 windows of 100 ms every 10 ms
 
 @register_model_class
 class NeuralModel(
-    _InputsMixin, _LatentsMixin, _ResultsMixin, _NeuralExtendMixin, _StateMixin, BaseEstimator
+    _InputsMixin,
+    _LatentsMixin,
+    _ResultsMixin,
+    _ReportMixin,
+    _NeuralExtendMixin,
+    _StateMixin,
+    BaseEstimator,
 ):
     """A multimodal VAE fitted to windows of several subjects' recordings.
 
