@@ -20,6 +20,7 @@ from neuromix.evaluation.onset import response_onset
 from neuromix.io.nwb import read_nwb, write_recording
 from neuromix.io.nwb.write import write_nwb as write_nwb  # deprecated: write_recording
 from neuromix.io.persistence import load
+from neuromix.io.pynapple import from_pynapple
 
 __all__ = [
     "MultimodalVAE",
@@ -31,6 +32,7 @@ __all__ = [
     "datasets",
     "fit",
     "from_arrays",
+    "from_pynapple",
     "from_xarray",
     "load",
     "load_published",

@@ -439,6 +439,27 @@ class _ResultsMixin:
             )
         return plot_beta_selection(self.vae_.beta_selection_, **kwargs)
 
+    def to_pynapple(self) -> dict:
+        """Each subject's latents as a pynapple ``TsdFrame``, one row per window at its
+        centre in the recording's clock (see :func:`neuromix.io.pynapple.latents_to_pynapple`).
+
+        Examples
+        --------
+        >>> import neuromix as nm
+        >>> rec = nm.datasets.simulate_odor_sequence(seed=0, n_trials=40, n_units=10)
+        >>> model = nm.fit(rec, subject_dim="rat", epochs=1, beta=1.0, patience=None,
+        ...                progress=False)
+        >>> frames = model.to_pynapple()
+        >>> frames["Mitt"].shape, list(frames["Mitt"].columns)
+        ((640, 2), ['latent 0', 'latent 1'])
+        """
+        from neuromix.io.pynapple import latents_to_pynapple
+
+        self._check_fitted()
+        return latents_to_pynapple(
+            self.latents(), subject_dim=self.subject_dim, window=self.window
+        )
+
     def to_nwb(self, paths=None, *, out_dir=None, overwrite: bool = False):
         """Write each subject's latents into its NWB file.
 
