@@ -87,7 +87,8 @@ def from_pynapple(
     )
     columns = list(getattr(epochs, "metadata_columns", []) or [])
     for name in columns:
-        table[name] = np.asarray(epochs.metadata[name]).tolist()  # plain Python values
+        values = np.asarray(epochs.metadata[name], dtype=object)
+        table[name] = [v.item() if isinstance(v, np.generic) else v for v in values]
     if trials is not None:
         if not isinstance(trials, pd.DataFrame):
             raise TypeError(
