@@ -62,13 +62,45 @@ def bf16_supported(device: torch.device | str) -> bool:
 AUTO_PRECISION = "fp32"
 
 
+def _cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from /proc/cpuinfo (None where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
 def resolve_precision(precision: str, device: torch.device | str) -> str:
     """``"fp32"`` or ``"bf16"``: ``"auto"`` is :data:`AUTO_PRECISION` where
-    :func:`bf16_supported`, else fp32 (so today fp32 everywhere)."""
+    :func:`bf16_supported`, else fp32 (so today fp32 everywhere).
+
+    ``"bf16"`` asked for where bf16 is not native warns: on a CPU without AVX-512 BF16 or
+    AMX, bf16 matrix products are emulated (the paper's rat configuration trained at
+    ~37 s per epoch against 3.2 s in fp32 on an AVX2 CPU).
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "auto":
         return AUTO_PRECISION if bf16_supported(device) else "fp32"
+    if precision == "bf16" and torch.device(device).type == "cpu" and not bf16_supported(device):
+        flags = _cpu_flags()
+        missing = (
+            "its features could not be read"
+            if flags is None
+            else "/proc/cpuinfo lists neither avx512_bf16 nor amx_bf16"
+            + (" (it has avx2)" if "avx2" in flags else "")
+        )
+        warnings.warn(
+            f"precision='bf16' on a CPU without native bf16 ({missing}): bf16 matrix "
+            "products are emulated here, about 10x slower than fp32; use precision='fp32' "
+            "(or 'auto', which picks bf16 only where it is native)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return precision
 
 

@@ -171,6 +171,7 @@ def test_method_options_and_clipping_stay_per_model(X):
         ("mmvm", {"precision": "bf16", "reweight": "size"}),
     ],
 )
+@pytest.mark.filterwarnings("ignore:precision='bf16' on a CPU without native")
 def test_other_methods_and_options_equal_separate_fits(X, method, extra):
     result = nm.sweep(X, method=method, seed=[0, 1], **extra, **ARRAYS)
     for (seed,), vae in result.models.items():

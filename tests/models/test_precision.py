@@ -1,6 +1,8 @@
 """precision="bf16": the networks' matrix products in bfloat16 under autocast, everything
 else (Gaussian math, rate, likelihoods, weights, gradients, Adam's state) in fp32."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,10 @@ import neuromix as nm
 from neuromix.models.networks import FULL_PRECISION_WIDTH, BatchedMLP
 from neuromix.models.vae import AUTO_PRECISION, bf16_supported, resolve_precision
 from neuromix.training.loop import make_optimizer
+
+# bf16 on this CPU warns when it is not native (tested below); the other tests here ask
+# for it knowingly
+pytestmark = pytest.mark.filterwarnings("ignore:precision='bf16' on a CPU without native")
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +126,20 @@ def test_neural_model_hands_precision_to_its_vae():
     rec = nm.datasets.simulate_odor_sequence(seed=0, n_trials=40, n_units=4)
     model = nm.fit(rec, epochs=1, progress=False, precision="bf16", device="cpu", batch_size=64)
     assert model.vae_.precision_ == "bf16"
+
+
+def test_bf16_where_it_is_emulated_warns_naming_the_missing_cpu_feature(monkeypatch):
+    import neuromix.models.vae as vae_module
+
+    monkeypatch.setattr(vae_module, "bf16_supported", lambda device: False)
+    monkeypatch.setattr(vae_module, "_cpu_flags", lambda: {"avx2", "fma"})
+    with pytest.warns(RuntimeWarning, match=r"neither avx512_bf16 nor amx_bf16 \(it has avx2\)"):
+        assert resolve_precision("bf16", "cpu") == "bf16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_precision("fp32", "cpu") == "fp32"
+        assert resolve_precision("auto", "cpu") == "fp32"  # auto never picks emulated bf16
+    monkeypatch.setattr(vae_module, "bf16_supported", lambda device: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_precision("bf16", "cpu") == "bf16"
