@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
+    "example_latents",
     "load_celeba",
     "load_cub",
     "load_mnist",
@@ -30,6 +31,7 @@ _WHERE = {
     "load_trial_info": "odor_sequence",
     "write_odor_sequence_nwb": "odor_sequence",
     "make_multiview": "synthetic",
+    "example_latents": "synthetic",
     "make_population": "population",
     "load_mnist": "mnist",
     "load_mnist_idx": "mnist",

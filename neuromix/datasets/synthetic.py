@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
-__all__ = ["make_multiview"]
+__all__ = ["example_latents", "make_multiview"]
 
 
 def make_multiview(
@@ -66,3 +68,48 @@ def make_multiview(
         X[name] = (x + noise * rng.normal(size=x.shape)).astype(np.float32)
         private[name] = u
     return X, {"z": z, "labels": labels, "private": private}
+
+
+def example_latents(
+    subjects: Sequence[str] = ("Barat", "Mitt"),
+    *,
+    n_trials: int = 4,
+    n_windows: int = 3,
+    conditions: Sequence[str] = ("A", "B"),
+    latent_dim: int = 2,
+    subject_dim: str = "rat",
+    label: str = "odor",
+    seed: int | None = 0,
+) -> xr.DataArray:
+    """A small latents array shaped as :meth:`neuromix.NeuralModel.latents` gives it (for
+    examples and tests of the functions that take one).
+
+    Dims ``("sample", "latent")``; ``sample`` is the MultiIndex (``subject_dim``,
+    ``trial``, ``window``) of ``n_trials`` trials of ``n_windows`` windows per subject;
+    the trials cycle through ``conditions`` (coord ``label``). Values are standard
+    normal draws from ``seed``, or ``0, 1, 2, ...`` in sample order when ``seed`` is
+    None.
+
+    Examples
+    --------
+    >>> latents = example_latents()
+    >>> latents.dims, latents.shape, sorted(set(latents.odor.values))
+    (('sample', 'latent'), (24, 2), ['A', 'B'])
+    >>> example_latents(seed=None).values[:2].tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
+    index = pd.MultiIndex.from_product(
+        [list(subjects), range(n_trials), range(n_windows)], names=[subject_dim, "trial", "window"]
+    )
+    shape = (len(index), int(latent_dim))
+    values = (
+        np.arange(float(np.prod(shape))).reshape(shape)
+        if seed is None
+        else np.random.default_rng(seed).normal(size=shape)
+    )
+    per_trial = [conditions[t % len(conditions)] for t in range(n_trials)]
+    labels = np.repeat(np.array(per_trial * len(subjects), dtype=object), n_windows)
+    return xr.DataArray(
+        values, dims=("sample", "latent"),
+        coords=xr.Coordinates.from_pandas_multiindex(index, "sample"),
+    ).assign_coords({label: ("sample", labels)})  # fmt: skip

@@ -280,13 +280,8 @@ def plot_embeddings(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd, xarray as xr
-    >>> index = pd.MultiIndex.from_product(
-    ...     [["Barat", "Mitt"], range(6), range(4)], names=["rat", "trial", "window"])
-    >>> latents = xr.DataArray(
-    ...     np.random.default_rng(0).normal(size=(48, 2)), dims=("sample", "latent"),
-    ...     coords=xr.Coordinates.from_pandas_multiindex(index, "sample"),
-    ... ).assign_coords(odor=("sample", np.repeat(list("ABCABC") * 2, 4)))
+    >>> from neuromix.datasets import example_latents
+    >>> latents = example_latents(n_trials=6, n_windows=4, conditions="ABC")
     >>> fig = plot_embeddings(latents, subject_dim="rat", color="odor")
     >>> [ax.get_title() for ax in fig.axes]
     ['Barat', 'Mitt', 'every rat']

@@ -72,13 +72,8 @@ def condition_trajectories(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd, xarray as xr
-    >>> index = pd.MultiIndex.from_product(
-    ...     [["Barat", "Mitt"], range(4), range(3)], names=["rat", "trial", "window"])
-    >>> latents = xr.DataArray(
-    ...     np.arange(48.0).reshape(24, 2), dims=("sample", "latent"),
-    ...     coords=xr.Coordinates.from_pandas_multiindex(index, "sample"),
-    ... ).assign_coords(odor=("sample", np.repeat(list("ABAB") * 2, 3)))
+    >>> from neuromix.datasets import example_latents
+    >>> latents = example_latents(seed=None)  # 2 rats x 4 trials (odors A, B) x 3 windows
     >>> paths = condition_trajectories(latents, subject_dim="rat")
     >>> paths.dims, paths.shape
     (('rat', 'odor', 'window', 'latent'), (2, 2, 3, 2))
@@ -150,13 +145,8 @@ def plot_trajectories(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd, xarray as xr
-    >>> index = pd.MultiIndex.from_product(
-    ...     [["Barat", "Mitt"], range(4), range(3)], names=["rat", "trial", "window"])
-    >>> latents = xr.DataArray(
-    ...     np.random.default_rng(0).normal(size=(24, 2)), dims=("sample", "latent"),
-    ...     coords=xr.Coordinates.from_pandas_multiindex(index, "sample"),
-    ... ).assign_coords(odor=("sample", np.repeat(list("ABAB") * 2, 3)))
+    >>> from neuromix.datasets import example_latents
+    >>> latents = example_latents()
     >>> fig = plot_trajectories(latents, subject_dim="rat")
     >>> [ax.get_title() for ax in fig.axes]
     ['Barat', 'Mitt']
