@@ -18,7 +18,6 @@ from neuromix.datasets.odor_sequence import load_published
 from neuromix.estimators import MultimodalVAE, NeuralModel, SweepResult, fit, sweep
 from neuromix.evaluation.onset import response_onset
 from neuromix.io.nwb import read_nwb, write_recording
-from neuromix.io.nwb.write import write_nwb as write_nwb  # deprecated: write_recording
 from neuromix.io.persistence import load
 from neuromix.io.pynapple import from_pynapple
 

@@ -30,9 +30,6 @@ Examples
 (32, 20)
 """
 
-import importlib
-import warnings
-
 from neuromix.data.binning import bin_spikes, bin_trials
 from neuromix.data.ingest import collect_recordings, from_arrays, from_xarray
 from neuromix.data.pairing import pair_trials, select_trials, split_trials
@@ -53,38 +50,3 @@ __all__ = [
     "sliding_windows",
     "split_trials",
 ]
-
-# Experiment code moved to neuromix.datasets.odor_sequence; these aliases stay one release.
-# Resolved on first use, so that importing neuromix.data does not import neuromix.datasets.
-_MOVED = {
-    "load_published": "neuromix.datasets.odor_sequence.published",
-    "trial_table": "neuromix.datasets.odor_sequence.trials",
-}
-# NWB reading and writing moved to neuromix.io.nwb (io owns every file format).
-_MOVED_TO_IO = {
-    "NWBSpikeTimes": "neuromix.io.nwb.read",
-    "read_nwb": "neuromix.io.nwb.read",
-    "write_nwb": "neuromix.io.nwb.write",
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        warnings.warn(
-            f"neuromix.data.{name} is deprecated and will be removed in the next release; "
-            f"use {_MOVED[name].rsplit('.', 1)[0]}.{name}"
-            + (" or neuromix.load_published" if name == "load_published" else ""),
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    if name in _MOVED_TO_IO:
-        top = "" if name == "NWBSpikeTimes" else f"neuromix.{name} or "
-        warnings.warn(
-            f"neuromix.data.{name} is deprecated and will be removed in the next release; "
-            f"use {top}neuromix.io.nwb.{name}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(_MOVED_TO_IO[name]), name)
-    raise AttributeError(f"module 'neuromix.data' has no attribute {name!r}")

@@ -13,7 +13,6 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from neuromix._deprecation import UNSET, renamed_keyword
 from neuromix.data.binning import bin_trials
 from neuromix.data.pairing import select_trials
 from neuromix.data.recording import Recording
@@ -116,9 +115,7 @@ class _LatentsMixin:
             da = da.assign_coords({name: ("sample", column)})
         return da.assign_coords(latent=np.arange(data.shape[-1]))
 
-    def latents(
-        self, *, sample: bool = False, n_draws: int = 1, seed: int | None = None, n_samples=UNSET
-    ):
+    def latents(self, *, sample: bool = False, n_draws: int = 1, seed: int | None = None):
         """Latents of every window of every kept trial of every subject.
 
         Parameters
@@ -129,8 +126,6 @@ class _LatentsMixin:
             Draws per window when ``sample``.
         seed : int, optional
             Seed of the draws (default: the model's seed).
-        n_samples : int
-            Deprecated name of ``n_draws`` (removed in the next release).
 
         Returns
         -------
@@ -142,9 +137,6 @@ class _LatentsMixin:
             every trial label, so ``.groupby("odor")`` works.
         """
         self._check_fitted()
-        n_draws = renamed_keyword(
-            "NeuralModel.latents", "n_samples", "n_draws", n_samples, n_draws, 1
-        )
         _check_sampling(sample, n_draws, seed)
         parts = []
         for m, s in enumerate(self.subjects_):
@@ -183,20 +175,14 @@ class _LatentsMixin:
         da = self._assemble(parts, sample=False, n_draws=1, seed=None, attrs=attrs)
         return da.rename({"latent": "feature"}).rename("windows")
 
-    def transform(
-        self, recordings, *, sample: bool = False, n_draws: int = 1, seed=None, n_samples=UNSET
-    ):
+    def transform(self, recordings, *, sample: bool = False, n_draws: int = 1, seed=None):
         """Latents of new recordings of fitted subjects (e.g. another session).
 
         The recordings are binned and windowed as at fit (same ranges, no split); their
         units must carry the same ids, in the same order, as at fit. ``sample``,
-        ``n_draws`` and ``seed`` as in :meth:`latents` (``n_samples`` is the deprecated
-        name of ``n_draws``).
+        ``n_draws`` and ``seed`` as in :meth:`latents`.
         """
         self._check_fitted()
-        n_draws = renamed_keyword(
-            "NeuralModel.transform", "n_samples", "n_draws", n_samples, n_draws, 1
-        )
         _check_sampling(sample, n_draws, seed)
         data = self._normalise(recordings)
         for s in data:  # every subject before any is binned

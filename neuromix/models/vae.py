@@ -237,16 +237,6 @@ class MultimodalModule(nn.Module):
             inputs[m] = z[m] if z.dim() == 3 else z
         return self._networks(self.decoders, inputs)
 
-    def decode(self, z: Tensor, subjects: Sequence[int] | None = None) -> list[Tensor | None]:
-        """Deprecated name of :meth:`likelihood_params` (removed in the next release)."""
-        warnings.warn(
-            "MultimodalModule.decode is deprecated and will be removed in the next release; "
-            "use likelihood_params",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.likelihood_params(z, subjects)
-
     def loss(
         self,
         xs: Sequence[Tensor],

@@ -1,30 +1,12 @@
-"""The old paths of the estimators still work, with a DeprecationWarning; normal use
-imports no shim, and ``import neuromix`` registers both classes for load."""
+"""The estimators live in neuromix.estimators (the old paths, removed in 0.2.0, are
+gone); ``import neuromix`` registers both classes for load."""
 
-import importlib
 import subprocess
 import sys
-
-import pytest
 
 import neuromix
 from neuromix import estimators
 from neuromix.io import persistence
-
-
-def test_old_recordings_module_warns_and_re_exports():
-    sys.modules.pop("neuromix.recordings", None)
-    with pytest.warns(DeprecationWarning, match=r"neuromix.recordings is deprecated"):
-        old = importlib.import_module("neuromix.recordings")
-    assert old.NeuralModel is estimators.NeuralModel
-    assert old.fit is estimators.fit
-
-
-def test_old_training_estimator_module_warns_and_re_exports():
-    sys.modules.pop("neuromix.training.estimator", None)
-    with pytest.warns(DeprecationWarning, match=r"neuromix.training.estimator is deprecated"):
-        old = importlib.import_module("neuromix.training.estimator")
-    assert old.MultimodalVAE is estimators.MultimodalVAE
 
 
 def test_top_level_names_come_from_estimators():
@@ -41,7 +23,8 @@ def test_normal_use_goes_through_no_shim():
         "from neuromix.io import persistence\n"
         "assert set(persistence._MODEL_CLASSES) >= {'MultimodalVAE', 'NeuralModel'}\n"
         "import sys\n"
-        "assert 'neuromix.recordings' not in sys.modules\n"
-        "assert 'neuromix.training.estimator' not in sys.modules\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('neuromix.recordings') is None\n"
+        "assert importlib.util.find_spec('neuromix.training.estimator') is None\n"
     )
     subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", use], check=True)

@@ -191,7 +191,7 @@ def test_module_description_names_the_model(model, exported):
     description = _read(exported["Mitt"])["description"]
     # the fitted beta (chosen by beta="auto" at the defaults)
     assert (
-        f"latents_mmvm: neuromix 0.1.0, method mmvm, beta {model.beta_:g}, latent_dim 2, 5 rats "
+        f"latents_mmvm: neuromix {nm.__version__}, method mmvm, beta {model.beta_:g}, latent_dim 2, 5 rats "
         "modelled jointly (Barat, Buchanan, Mitt, Stella, SuperChris)"
     ) in description
     assert description.startswith("Latents of multimodal VAEs fitted with neuromix")

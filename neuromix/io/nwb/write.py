@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -256,14 +255,3 @@ def write_recording(
         label=pre,
     )
     return path
-
-
-def write_nwb(recording: Recording, path: str | os.PathLike, **kwargs) -> Path:
-    """Deprecated name of :func:`write_recording` (removed in the next release)."""
-    warnings.warn(
-        "neuromix.write_nwb is deprecated and will be removed in the next release; use "
-        "neuromix.write_recording (it writes a recording; model.to_nwb writes latents)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return write_recording(recording, path, **kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from neuromix._deprecation import UNSET, renamed_keyword
 from neuromix.models.gaussian import mixture_kl_mc, mixture_kl_pairwise, mixture_moments
 from neuromix.models.methods._common import own_component_plan
 from neuromix.models.methods.base import METHODS, Method
@@ -38,8 +37,6 @@ class MMVM(Method):
         h = alpha N(0, I) + (1 - alpha) / M sum_k q_k.
     anneal_epochs : int, default=0
         Anneal alpha linearly to 0 over this many epochs (0: keep it constant).
-    n_samples : int
-        Deprecated name of ``n_draws`` (removed in the next release).
 
     Examples
     --------
@@ -62,9 +59,7 @@ class MMVM(Method):
         n_draws: int = 1,
         alpha: float = 0.0,
         anneal_epochs: int = 0,
-        n_samples=UNSET,
     ):
-        n_draws = renamed_keyword("MMVM", "n_samples", "n_draws", n_samples, n_draws, 1)
         if estimator not in _ESTIMATORS:
             raise ValueError(f"MMVM estimator must be one of {_ESTIMATORS}, got {estimator!r}")
         if int(n_draws) < 1:
