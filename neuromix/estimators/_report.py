@@ -183,16 +183,23 @@ class _ReportMixin:
         if self.beta_selection_ is not None:
             report.figure(self.plot_beta_selection(), "The choice of beta.")
             sel = self.beta_selection_
+            score = sel["score"].values.astype(float)
             table = pd.DataFrame(
                 {
-                    "score": sel["score"].values,
+                    # a candidate culled at the first rung has no score (blank)
+                    "score": np.where(np.isfinite(score), score, np.nan),
                     "best epoch": sel["best_epoch"].values,
                     "epochs trained": sel["epochs_trained"].values,
                     "culled at": sel["culled_at"].values,
                 },
                 index=pd.Index(sel["beta"].values, name="beta"),
             )
-            report.table(table, f"Criterion {sel.attrs['criterion']} (lower is better):")
+            report.table(
+                table,
+                f"Criterion {sel.attrs['criterion']} at each beta's best epoch (lower is "
+                "better; culled at -1: never culled by successive halving; no score: culled "
+                "before its first counted epoch):",
+            )
         for s, addition in self.vae_.additions_.items():
             report.text(
                 f"{dim} {s} was added after the fit (add_subject): {len(addition['history'])} "

@@ -219,7 +219,7 @@ def plot_psth(
         squeeze=False,
         sharex=True,
         sharey="col",
-        figsize=figsize or (2.6 * len(units) + 1.0, 2.1 * len(rates) + 0.3),
+        figsize=figsize or (3.0 * len(units) + 1.0, 2.1 * len(rates) + 0.3),
         layout="constrained",
     )
     for row, (name, rate) in zip(axes, rates.items(), strict=True):
@@ -228,7 +228,7 @@ def plot_psth(
                 if c in rate[label].values:
                     r = rate.sel({label: c, "unit": u})
                     ax.plot(r["time"].values, r.values, color=colors[c], label=str(c))
-            ax.set_title(f"{name} · unit {u}")
+            ax.set_title(f"{name} · unit {u}", fontsize="small")
         row[0].set_ylabel("rate (1/s)")
     for ax in axes[-1]:
         ax.set_xlabel("time after onset (s)")
