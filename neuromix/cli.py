@@ -104,12 +104,9 @@ def _json_or_number(what: str, *, word: str | None = None):
         except ValueError:
             pass
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
+            return _json_object(text)
+        except argparse.ArgumentTypeError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not isinstance(value, dict):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
 
     return parse
 

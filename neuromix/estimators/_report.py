@@ -231,11 +231,16 @@ class _ReportMixin:
         )
 
         stage("Embeddings and trajectories")
-        attempt("embeddings", lambda: report.figure(self.plot_embeddings(), "Latents."))
+        latents = self.latents()  # once, for both figures
+        attempt(
+            "embeddings",
+            lambda: report.figure(_plot_embeddings(self, latents), "Latents."),
+        )
         attempt(
             "trajectories",
             lambda: report.figure(
-                _trajectories(self), f"Mean latent trajectory per {self.label}, per {dim}."
+                _trajectories(self, latents),
+                f"Mean latent trajectory per {self.label}, per {dim}.",
             ),
         )
 
@@ -263,14 +268,17 @@ class _ReportMixin:
         )
 
         stage("Synthetic trials")
-        for s in self.subjects_[:4]:
-            attempt(
-                f"synthetic trials of {s}",
-                lambda s=s: report.figure(
-                    self.plot_sample_psth(s, seed=self.seed),
+
+        def synthetic():
+            # every subject's windows and one synthetic draw, computed once for all panels
+            windows, sample = self.windows(), self.sample(n=50, seed=self.seed)
+            for s in self.subjects_[:4]:
+                report.figure(
+                    self._sample_psth_figure(s, windows, sample),
                     f"{s}: held-out PSTHs (top) against generated ones (bottom).",
-                ),
-            )
+                )
+
+        attempt("synthetic trials", synthetic)
         if len(self.subjects_) > 4:
             report.text(f"Synthetic trials shown for the first 4 {dim}s of {len(self.subjects_)}.")
         report.text(f"Report built in {time.perf_counter() - started:.0f} s.")
@@ -294,7 +302,15 @@ def _plot_prediction(result, decoding):
     return plot_cross_prediction(result, decoding)
 
 
-def _trajectories(model):
+def _plot_embeddings(model, latents):
+    from neuromix.plotting.embeddings import plot_embeddings
+
+    return plot_embeddings(
+        latents, subject_dim=model.subject_dim, color=model.label, seed=model.seed
+    )
+
+
+def _trajectories(model, latents):
     from neuromix.plotting.trajectories import plot_trajectories
 
-    return plot_trajectories(model.latents(), subject_dim=model.subject_dim, label=model.label)
+    return plot_trajectories(latents, subject_dim=model.subject_dim, label=model.label)

@@ -380,17 +380,24 @@ class _ResultsMixin:
         """PSTHs of a subject's real held-out trials above those of :meth:`sample`'s
         synthetic trials, per condition (:func:`neuromix.plotting.plot_psth`). Returns the
         matplotlib Figure."""
-        from neuromix.plotting.psth import plot_psth
-
         self._check_fitted()
         if subject not in self.subjects_:
             raise ValueError(
                 f"subject {subject!r} is not one of the fitted subjects "
                 f"({', '.join(map(repr, self.subjects_))})"
             )
-        real = self.windows().sel({self.subject_dim: subject})
+        return self._sample_psth_figure(
+            subject, self.windows(), self.sample(n=n, seed=seed), units=units
+        )
+
+    def _sample_psth_figure(self, subject, windows, synthetic, *, units=4):
+        """:meth:`plot_sample_psth` from every subject's ``windows()`` and ``sample()``
+        (the report computes them once for all subjects)."""
+        from neuromix.plotting.psth import plot_psth
+
+        real = windows.sel({self.subject_dim: subject})
         real = real.isel(sample=np.flatnonzero(real["split"].values == "test"))
-        synthetic = self.sample(n=n, seed=seed).sel({self.subject_dim: subject})
+        synthetic = synthetic.sel({self.subject_dim: subject})
         return plot_psth(
             {f"{subject}, held-out trials": real, f"{subject}, synthetic trials": synthetic},
             label=self.label, units=units, n_lags=self._lag, bin_size=self.bin_size,
