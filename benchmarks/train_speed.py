@@ -5,7 +5,9 @@ MLPs, latent 2, 2,448 paired samples, batch 128, MMVM (pairwise rate), Gaussian
 likelihood. In the same run:
 
 * the package's training path (``MultimodalVAE`` internals: batched per-subject MLPs,
-  data in device tensors, fused Adam), at several padding bounds of the subject grouping;
+  data in device tensors, fused Adam), at several padding bounds of the subject grouping,
+  with the path ``fit`` chooses on this machine (grouped matmuls or member by member,
+  :func:`neuromix.models.networks.choose_path`) and with each path forced;
 * the plain reference: one ``nn.Sequential`` per subject in a Python loop, default
   ``torch.optim.Adam``, batches cut from tensors by index (no DataLoader) — what a
   careful user would write by hand;
@@ -39,6 +41,7 @@ from torch import nn
 
 import neuromix as nm
 from neuromix.models.gaussian import kl_normal
+from neuromix.models.networks import BatchedMLP, choose_path
 from neuromix.models.vae import bf16_supported
 from neuromix.training.loop import _epoch, make_optimizer
 from neuromix.training.samplers import ArraySampler
@@ -46,6 +49,7 @@ from neuromix.training.samplers import ArraySampler
 SIZES = {"Barat": 920, "Buchanan": 790, "Mitt": 1040, "Stella": 490, "SuperChris": 460}
 N_SAMPLES, BATCH, LATENT = 2448, 128, 2
 FLOP_PER_SAMPLE = 24 * sum(d * d for d in SIZES.values())  # ~72 MFLOP
+CHOSEN: list[str] = []  # the path choose_path picked for the encoders and the decoders
 
 
 def peak_gflops(repeats: int = 5, dtype=torch.float32) -> float:
@@ -92,7 +96,11 @@ def per_step_floor(repeats: int = 10) -> dict[str, float]:
     }
 
 
-def package_epochs(data, epochs: int, max_padding: float, precision: str = "fp32") -> list[float]:
+def package_epochs(
+    data, epochs: int, max_padding: float, precision: str = "fp32", path: str = "chosen"
+) -> list[float]:
+    """Seconds per epoch of the package's path; ``path`` is "grouped", "members" or
+    "chosen" (what :func:`~neuromix.models.networks.choose_path` picks, as ``fit`` does)."""
     vae = nm.MultimodalVAE(
         method="mmvm", latent_dim=LATENT, batch_size=BATCH, device="cpu", precision=precision
     )
@@ -110,6 +118,12 @@ def package_epochs(data, epochs: int, max_padding: float, precision: str = "fp32
             generator=gen,
         )
         vae.module_.encoders, vae.module_.decoders = enc, dec
+    for mlp in vae.module_.modules():
+        if isinstance(mlp, BatchedMLP):
+            if path == "chosen":
+                CHOSEN.append("grouped" if choose_path(mlp, BATCH) else "members")
+            else:
+                mlp.grouped = path == "grouped"
     sampler = ArraySampler([torch.as_tensor(data[s]) for s in SIZES])
     optimizer = make_optimizer(vae.module_.parameters(), 1e-3)
     gen = torch.Generator().manual_seed(0)
@@ -215,6 +229,10 @@ def main() -> None:
         )
         if padding == 0.15:
             rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+            for path in ("grouped", "members"):
+                results[f"package, {path} only"] = statistics.median(
+                    package_epochs(data, args.epochs, padding, path=path)
+                )
     bf16 = bf16_supported("cpu")
     if bf16:
         results["package, precision='bf16'"] = statistics.median(
@@ -234,7 +252,11 @@ def main() -> None:
     for name, sec in results.items():
         gflops = gflop_epoch / sec
         print(f"{name:34s} {sec:8.3f} {gflops:8.1f} {100 * gflops / peak:6.1f}% {ref / sec:7.2f}x")
-    print(f"\npeak resident memory after the package fit: {rss_gb:.2f} GB")
+    print(
+        "\npath chosen by choose_path (encoders, decoders) at max_padding=0.15: "
+        + ", ".join(CHOSEN[:2])
+    )
+    print(f"peak resident memory after the package fit: {rss_gb:.2f} GB")
     default = results["package (max_padding=0.15)"]
     print(
         f"targets: >= 1.5x the loop: {ref / default:.2f}x; "

@@ -8,6 +8,10 @@ subjects itself:
   subjects are grouped by size and each group runs as one ``torch.baddbmm`` per layer
   on zero-padded weights. Padding is exact: padded inputs are zero and padded weights
   start at zero and receive exactly zero gradient, so they stay zero under Adam.
+  Which CPU runs that faster than a loop of one matmul per subject depends on the
+  machine (its vector units, caches and threads) and on the batch, so
+  :func:`choose_path` times both on the machine, once per process and shape, and
+  sets :attr:`BatchedMLP.grouped`; both paths use the same parameters.
 * :class:`PerSubjectMLP` is the plain per-subject loop of ``nn.Linear`` layers, kept as
   the reference that :class:`BatchedMLP` is tested against.
 * :class:`ModuleStack` runs arbitrary per-subject modules (the conv networks) in turn.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Sequence
 
 import torch
@@ -34,6 +39,7 @@ __all__ = [
     "TextDecoder",
     "TextEncoder",
     "affine",
+    "choose_path",
     "plan_groups",
 ]
 
@@ -127,6 +133,27 @@ class _Group(nn.Module):
         fan_in, fan_out = self.sizes[i][layer], self.sizes[i][layer + 1]
         return self.weights[layer][i, :fan_in, :fan_out], self.biases[layer][i, 0, :fan_out]
 
+    def blocks(self) -> list[list[tuple[Tensor, Tensor]]]:
+        """Every member's :meth:`block` of every layer, ``[member][layer]``.
+
+        Cut by one ``unbind`` per parameter, so that the backward writes each member's
+        gradient into its own block once, not into a zero tensor of the whole group per
+        member (what indexing the group's weight member by member would cost).
+        """
+        weights = [w.unbind(0) for w in self.weights]
+        biases = [b.unbind(0) for b in self.biases]
+        out = []
+        for i, sizes in enumerate(self.sizes):
+            layers = []
+            for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
+                fan_in, fan_out = sizes[layer], sizes[layer + 1]
+                w, b = w[i], b[i][0]
+                if w.shape != (fan_in, fan_out):
+                    w, b = w[:fan_in, :fan_out], b[:fan_out]
+                layers.append((w, b))
+            out.append(layers)
+        return out
+
 
 class BatchedMLP(nn.Module):
     """MLPs of several subjects with different widths, evaluated in batched matmuls.
@@ -145,6 +172,13 @@ class BatchedMLP(nn.Module):
         together (see :func:`plan_groups`); 0 batches only subjects of equal size.
     generator : torch.Generator, optional
         Source of the initial weights (nn.Linear's default distribution).
+
+    Attributes
+    ----------
+    grouped : bool
+        Run each group as one ``torch.baddbmm`` per layer (True, the default) or member
+        by member on views of the same weights (False; equal up to float rounding).
+        Not part of the ``state_dict``; :func:`choose_path` sets it to the faster path.
 
     Examples
     --------
@@ -169,6 +203,7 @@ class BatchedMLP(nn.Module):
         self.negative_slope = float(negative_slope)
         self.final_activation = bool(final_activation)
         self.group_members = plan_groups(self.sizes, max_padding)
+        self.grouped = True
         # Initialise subject by subject in order, so that the weights do not depend on
         # the grouping (and equal those of a PerSubjectMLP built from the same generator).
         inits = {m: _init_subject(self.sizes[m], generator) for m in range(len(self.sizes))}
@@ -200,7 +235,11 @@ class BatchedMLP(nn.Module):
         for group in self.groups:
             xs = [inputs[m] for m in group.members]
             n_layers = len(group.weights)
-            if all(x is not None for x in xs) and len({x.shape[0] for x in xs}) == 1:
+            if (
+                self.grouped
+                and all(x is not None for x in xs)
+                and len({x.shape[0] for x in xs}) == 1
+            ):
                 h = self._stack(xs, group.widths[0])
                 for layer in range(n_layers):
                     narrow = min(group.widths[layer : layer + 2]) <= FULL_PRECISION_WIDTH
@@ -211,13 +250,13 @@ class BatchedMLP(nn.Module):
                 for i, (m, piece) in enumerate(zip(group.members, h.unbind(0), strict=True)):
                     width = group.sizes[i][-1]
                     outputs[m] = piece if piece.shape[1] == width else piece[:, :width]
-            else:  # a subset, or unequal sample counts: member by member
+            else:  # the loop, a subset, or unequal sample counts: member by member
+                blocks = group.blocks()
                 for i, (m, x) in enumerate(zip(group.members, xs, strict=True)):
                     if x is None:
                         continue
                     h = x
-                    for layer in range(n_layers):
-                        w, b = group.block(i, layer)
+                    for layer, (w, b) in enumerate(blocks[i]):
                         narrow = min(w.shape) <= FULL_PRECISION_WIDTH
                         h = self._act(affine(b, h, w, narrow), layer == n_layers - 1)
                     outputs[m] = h
@@ -243,6 +282,74 @@ class BatchedMLP(nn.Module):
                         lin.weight.copy_(w.T)
                         lin.bias.copy_(b)
         return ref.to(next(self.parameters()).device)
+
+
+#: The paths chosen in this process: (sizes, activation, batch, threads, device) -> grouped.
+_CHOSEN: dict[tuple, bool] = {}
+
+
+def _step_seconds(mlp: BatchedMLP, inputs: list[Tensor]) -> float:
+    """Seconds of one forward and backward pass of ``mlp`` on ``inputs``."""
+    for p in mlp.parameters():
+        p.grad = None
+    t = time.perf_counter()
+    outputs = mlp(inputs)
+    sum(o.sum() for o in outputs if o is not None).backward()
+    return time.perf_counter() - t
+
+
+def choose_path(
+    mlp: BatchedMLP, batch_size: int, *, repeats: int = 5, margin: float = 0.1
+) -> bool:
+    """Set ``mlp.grouped`` to the faster path on this machine; return it.
+
+    Times a training step (forward and backward) of the grouped matmuls and of the
+    member-by-member loop on random inputs of ``batch_size`` rows, in turns after a
+    warm-up of each, and compares the fastest of ``repeats`` steps of each (the
+    minimum is the least disturbed by other work on the machine). The loop is kept
+    only when it is faster by more than ``margin``: a tie keeps the grouped path, so
+    that timing noise does not flip the choice between runs. The choice is measured
+    once per process for each set of sizes, batch size, thread count and device, and
+    reused; the parameters' gradients are left as they were.
+
+    The two paths compute the same function on the same parameters: outputs agree
+    exactly, gradients up to float rounding (padded groups sum in another order).
+
+    Examples
+    --------
+    >>> mlp = BatchedMLP([[30, 16, 2], [20, 16, 2]], generator=torch.Generator().manual_seed(0))
+    >>> choose_path(mlp, batch_size=8) in (True, False)
+    True
+    """
+    device = next(mlp.parameters()).device
+    key = (
+        tuple(map(tuple, mlp.sizes)),
+        mlp.negative_slope,
+        mlp.final_activation,
+        tuple(map(tuple, mlp.group_members)),
+        int(batch_size),
+        torch.get_num_threads(),
+        str(device),
+    )
+    if key not in _CHOSEN:
+        gen = torch.Generator().manual_seed(0)
+        inputs = [
+            torch.randn(int(batch_size), s[0], generator=gen).to(device).requires_grad_()
+            for s in mlp.sizes
+        ]
+        grads = [p.grad for p in mlp.parameters()]  # set aside: the timing sets its own
+        seconds = {True: [], False: []}
+        with torch.enable_grad(), torch.autocast(device.type, enabled=False):
+            for _ in range(repeats + 1):  # the first turn warms up
+                for grouped in (True, False):
+                    mlp.grouped = grouped
+                    seconds[grouped].append(_step_seconds(mlp, inputs))
+        seconds = {grouped: min(times[1:]) for grouped, times in seconds.items()}
+        for p, g in zip(mlp.parameters(), grads, strict=True):
+            p.grad = g
+        _CHOSEN[key] = seconds[False] >= (1.0 - margin) * seconds[True]
+    mlp.grouped = _CHOSEN[key]
+    return mlp.grouped
 
 
 def _init_subject(sizes: Sequence[int], generator) -> list[tuple[Tensor, Tensor]]:

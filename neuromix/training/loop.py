@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from neuromix.models.networks import BatchedMLP, choose_path
 from neuromix.models.vae import MultimodalModule
 from neuromix.training.criteria import cross_metrics
 from neuromix.training.early_stopping import EarlyStopping
@@ -293,6 +294,8 @@ def train(
     ``scorer`` (e.g. a :class:`~neuromix.training.criteria.DecodingCriterion`) is called
     on the module after every validation pass; its values join the record as ``val_*``.
     ``cross=False`` leaves out the cross-prediction criterion (its decoder passes).
+    Each batched MLP runs the path this machine runs faster at ``batch_size``
+    (:func:`~neuromix.models.networks.choose_path`).
     ``clip_grad`` bounds the gradient norm of every step. Training runs the epochs
     ``start_epoch, ..., start_epoch + epochs - 1`` (the epoch number sets e.g. MMVM's
     annealed alpha and the resampled pairings), with ``optimizer`` when given (to
@@ -303,6 +306,9 @@ def train(
     from tqdm.auto import tqdm
 
     optimizer = optimizer or make_optimizer(module.parameters(), lr)
+    for mlp in module.modules():  # grouped matmuls or a loop: what this machine runs faster
+        if isinstance(mlp, BatchedMLP):
+            choose_path(mlp, min(batch_size, len(sampler)))
     history = []
     bar = tqdm(range(start_epoch, start_epoch + epochs), disable=not progress, unit="epoch")
     try:
