@@ -121,3 +121,16 @@ def test_minimal_reference_aligns_easy_paired_views():
 def test_quick_setting_is_small():
     s = get_setting("quick")
     assert s.fit_params == {"epochs": 3} and len(s.datasets) == 3
+
+
+def test_mopoe_is_left_out_of_datasets_with_too_many_subjects_and_the_report_says_why():
+    full = get_setting("full")
+    assert full.n_subjects("many-subjects") == 20 and full.n_subjects("rats-0") == 5
+    assert full.n_subjects("multiview") == 3  # make_multiview's three default views
+    skipped = full.skipped()
+    assert list(skipped) == [("many-subjects", "mopoe")]
+    assert "1,048,575 subset posteriors" in skipped["many-subjects", "mopoe"]  # 2^20 - 1
+    grid = {(c["dataset"], c["method"]) for c in full.grid()}
+    assert ("many-subjects", "mopoe") not in grid and ("many-subjects", "moe") in grid
+    assert ("eight-conditions", "mopoe") in grid  # 6 subjects: run
+    assert len(grid) == len(full.datasets) * len(full.methods) - 1

@@ -5,14 +5,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
-import platform
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
 
+from neuromix.benchmarks._settings import run_setting
 from neuromix.benchmarks.alignment.baselines import (
     SubjectData,
     cebra_latents,
@@ -27,7 +24,6 @@ from neuromix.benchmarks.alignment.settings import (
     AlignmentSetting,
     get_setting,
 )
-from neuromix.evaluation.sweep import gather, record_setting, run_sweep
 
 __all__ = ["cebra_available", "prepare_data", "run_benchmark", "run_one"]
 
@@ -260,44 +256,17 @@ def run_benchmark(
     from neuromix.benchmarks.alignment.report import write_report
 
     setting = get_setting(setting, **overrides)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    record_setting(out, setting.to_dict(), ignore=SELECTION_FIELDS)
-    notes = []
-    if "cebra" in setting.methods:
-        why = cebra_available()
-        if why is not None:
-            notes.append(f"CEBRA was skipped: `import cebra` failed ({why}).")
-            warnings.warn(f"CEBRA is skipped: import cebra failed ({why})", stacklevel=2)
-    grid = [c for c in setting.grid() if not (c["method"] == "cebra" and notes)]
-    cache: dict = {}
-
-    def run_fn(dataset, seed, method):
-        if cache.get("key") != (dataset, seed):
-            cache.clear()
-            cache.update(key=(dataset, seed), prepared=prepare_data(dataset, seed, setting))
-        return run_one(dataset, seed, method, setting=setting, prepared=cache["prepared"])
-
-    start = time.perf_counter()
-    if report_only:
-        table = gather(out, grid=grid)
-        done = {(r.dataset, int(r.seed), r.method) for r in table.itertuples()}
-        missing = [c for c in grid if (c["dataset"], c["seed"], c["method"]) not in done]
-        if missing:
-            listing = ", ".join(
-                f"{c['method']} on {c['dataset']} seed {c['seed']}" for c in missing
-            )
-            notes.append(
-                f"{len(missing)} run(s) of this setting are missing and not in the tables: "
-                f"{listing}."
-            )
-    else:
-        table = run_sweep(grid, run_fn, out, progress=progress)
-    info = {
-        "seconds": None if report_only else time.perf_counter() - start,
-        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "notes": notes,
-    }
-    write_report(out, setting, table, info)
-    return table
+    return run_setting(
+        out,
+        setting,
+        key=("dataset", "seed"),
+        prepare=lambda dataset, seed: prepare_data(dataset, seed, setting),
+        run=lambda dataset, seed, method, prepared: run_one(
+            dataset, seed, method, setting=setting, prepared=prepared
+        ),
+        write_report=write_report,
+        selection_fields=SELECTION_FIELDS,
+        cebra_check=cebra_available,
+        progress=progress,
+        report_only=report_only,
+    )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
 
+from neuromix.benchmarks._settings import run_setting
 from neuromix.benchmarks.alignment.baselines import (
     SubjectData,
     cebra_latents,
@@ -28,7 +25,6 @@ from neuromix.benchmarks.suite.settings import (
     SuiteSetting,
     get_setting,
 )
-from neuromix.evaluation.sweep import gather, record_setting, run_sweep
 
 __all__ = ["prepare_data", "run_one", "run_suite"]
 
@@ -253,42 +249,17 @@ def run_suite(
     from neuromix.benchmarks.suite.report import write_report
 
     setting = get_setting(setting, **overrides)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    record_setting(out, setting.to_dict(), ignore=SELECTION_FIELDS)
-    notes = []
-    if "cebra" in setting.methods:
-        why = cebra_available()
-        if why is not None:
-            notes.append(f"CEBRA was skipped: `import cebra` failed ({why}).")
-            warnings.warn(f"CEBRA is skipped: import cebra failed ({why})", stacklevel=2)
-    grid = [c for c in setting.grid() if not (c["method"] == "cebra" and notes)]
-    cache: dict = {}
-
-    def run_fn(dataset, method):
-        if cache.get("key") != dataset:
-            cache.clear()
-            cache.update(key=dataset, prepared=prepare_data(dataset, setting))
-        return run_one(dataset, method, setting=setting, prepared=cache["prepared"])
-
-    start = time.perf_counter()
-    if report_only:
-        table = gather(out, grid=grid)
-        done = {(r.dataset, r.method) for r in table.itertuples()}
-        missing = [c for c in grid if (c["dataset"], c["method"]) not in done]
-        if missing:
-            notes.append(
-                f"{len(missing)} run(s) of this setting are missing: "
-                + ", ".join(f"{c['method']} on {c['dataset']}" for c in missing)
-                + "."
-            )
-    else:
-        table = run_sweep(grid, run_fn, out, progress=progress)
-    info = {
-        "seconds": None if report_only else time.perf_counter() - start,
-        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "notes": notes,
-    }
-    write_report(out, setting, table, info)
-    return table
+    return run_setting(
+        out,
+        setting,
+        key=("dataset",),
+        prepare=lambda dataset: prepare_data(dataset, setting),
+        run=lambda dataset, method, prepared: run_one(
+            dataset, method, setting=setting, prepared=prepared
+        ),
+        write_report=write_report,
+        selection_fields=SELECTION_FIELDS,
+        cebra_check=cebra_available,
+        progress=progress,
+        report_only=report_only,
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neuromix.benchmarks._settings import resolve_setting
-from neuromix.benchmarks.suite.datasets import SUITE
+from neuromix.benchmarks.suite.datasets import SUITE, get_dataset
 from neuromix.evaluation.sweep import make_grid
 
 __all__ = [
@@ -55,6 +55,10 @@ REFERENCES = {"reference-b1": 1.0, "reference-b10": 10.0}
 #: The peers of the alignment benchmark (the raw-window decoder: within subjects only).
 BASELINES = ("raw", "procrustes", "srm", "cebra")
 METHODS = ("mmvm", "mmvm-previous", *REFERENCES, *BASELINES, *list(VAE_METHODS)[1:])
+
+#: MoPoE decodes each of its 2^M - 1 subset posteriors into every one of M subjects; it
+#: is not run on datasets of more subjects than this (many-subjects has 20).
+MOPOE_MAX_SUBJECTS = 8
 SELECTION_FIELDS = ("name", "datasets", "methods")
 
 
@@ -131,9 +135,37 @@ class SuiteSetting:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
+    def n_subjects(self, dataset: str) -> int:
+        """How many subjects ``dataset`` has in this setting."""
+        d = get_dataset(dataset)
+        params = {**d.params, **self.data_params.get(dataset, {})}
+        if d.kind == "rats":
+            return 5
+        if d.kind == "multiview":
+            return len(params.get("n_features") or "abc")  # make_multiview's 3 views
+        return int(params["n_subjects"])
+
+    def skipped(self) -> dict[tuple[str, str], str]:
+        """The runs left out of the grid, ``(dataset, method) -> why``: MoPoE on datasets
+        of more than :data:`MOPOE_MAX_SUBJECTS` subjects."""
+        out = {}
+        if "mopoe" in self.methods:
+            for name in self.datasets:
+                m = self.n_subjects(name)
+                if m > MOPOE_MAX_SUBJECTS:
+                    out[name, "mopoe"] = (
+                        f"MoPoE is not run on {name}: its {m} subjects make "
+                        f"{2**m - 1:,} subset posteriors per sample, each decoded into "
+                        f"every subject (run on datasets of at most {MOPOE_MAX_SUBJECTS})."
+                    )
+        return out
+
     def grid(self) -> list[dict]:
-        """The runs ``{"dataset", "method"}``, all methods of a dataset together."""
-        return make_grid(dataset=self.datasets, method=self.methods)
+        """The runs ``{"dataset", "method"}``, all methods of a dataset together, less
+        those :meth:`skipped` leaves out."""
+        skipped = self.skipped()
+        grid = make_grid(dataset=self.datasets, method=self.methods)
+        return [c for c in grid if (c["dataset"], c["method"]) not in skipped]
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
