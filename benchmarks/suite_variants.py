@@ -201,8 +201,7 @@ def _halving_leave_one_out(mean, halving, folder: Path) -> None:
     print(
         "estimated time, in fits of one beta: "
         + ", ".join(
-            f"rung {r} {a + b * f:.2f}x"
-            for r, f in ((5, fractions[5]), (20, fractions[20]))
+            f"rung {r} {a + b * f:.2f}x" for r, f in ((5, fractions[5]), (20, fractions[20]))
         )
         + " (rung 10: 1.70x, measured)"
     )
