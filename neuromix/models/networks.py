@@ -292,9 +292,14 @@ def _step_seconds(mlp: BatchedMLP, inputs: list[Tensor]) -> float:
     """Seconds of one forward and backward pass of ``mlp`` on ``inputs``."""
     for p in mlp.parameters():
         p.grad = None
+    cuda = inputs[0].device.type == "cuda"
+    if cuda:  # time the kernels, not their launch
+        torch.cuda.synchronize(inputs[0].device)
     t = time.perf_counter()
     outputs = mlp(inputs)
     sum(o.sum() for o in outputs if o is not None).backward()
+    if cuda:
+        torch.cuda.synchronize(inputs[0].device)
     return time.perf_counter() - t
 
 
