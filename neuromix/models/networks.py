@@ -317,8 +317,10 @@ def choose_path(
     once per process for each set of sizes, batch size, thread count and device, and
     reused; the parameters' gradients are left as they were.
 
-    The two paths compute the same function on the same parameters: outputs agree
-    exactly, gradients up to float rounding (padded groups sum in another order).
+    The two paths compute the same function on the same parameters, equal up to float
+    rounding (padded groups sum in another order). The timing runs in the parameters'
+    precision, outside autocast: under ``precision="bf16"`` the path is the one that is
+    faster in fp32.
 
     Examples
     --------
