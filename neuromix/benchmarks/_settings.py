@@ -63,10 +63,9 @@ def run_setting(
     Records the setting in ``out`` (refusing a folder of another setting), notes the
     runs the setting leaves out of its grid (``setting.skipped()``, where it has one),
     leaves CEBRA out with a note when ``cebra_check()`` says it cannot be imported, runs
-    every
-    missing run of ``setting.grid()`` (``run(*key values, method, prepared=...)``, the
-    data made once per key by ``prepare(*key values)``) or, with ``report_only``, names
-    the missing runs in a note, and writes the report with
+    every missing run of ``setting.grid()`` (``run(*key values, method, prepared=...)``,
+    the data made once per key by ``prepare(*key values)``) or, with ``report_only``,
+    names the missing runs in a note, and writes the report with
     ``write_report(out, setting, table, info)``. Returns the table of finished runs.
     """
     from neuromix.evaluation.sweep import gather, record_setting, run_sweep

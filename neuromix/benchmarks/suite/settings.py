@@ -59,6 +59,7 @@ METHODS = ("mmvm", "mmvm-previous", *REFERENCES, *BASELINES, *list(VAE_METHODS)[
 #: MoPoE decodes each of its 2^M - 1 subset posteriors into every one of M subjects; it
 #: is not run on datasets of more subjects than this (many-subjects has 20).
 MOPOE_MAX_SUBJECTS = 8
+
 SELECTION_FIELDS = ("name", "datasets", "methods")
 
 
