@@ -14,6 +14,19 @@ def _deterministic_torch():
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread_per_worker(worker_id):
+    """Under pytest-xdist, one torch thread per worker: ``make test`` runs one worker per
+    core, and two workers of two threads each on two cores slow each other down."""
+    if worker_id == "master":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def one_torch_thread():
     """Small convolutions on a shared 2-core machine run several times faster on one thread."""
