@@ -127,6 +127,7 @@ def test_mopoe_is_left_out_of_datasets_with_too_many_subjects_and_the_report_say
     full = get_setting("full")
     assert full.n_subjects("many-subjects") == 20 and full.n_subjects("rats-0") == 5
     assert full.n_subjects("multiview") == 3  # make_multiview's three default views
+    assert get_setting("quick").n_subjects("rats-0") == 3  # its data_params name three rats
     skipped = full.skipped()
     assert list(skipped) == [("many-subjects", "mopoe")]
     assert "1,048,575 subset posteriors" in skipped["many-subjects", "mopoe"]  # 2^20 - 1

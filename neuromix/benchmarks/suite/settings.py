@@ -140,8 +140,11 @@ class SuiteSetting:
         """How many subjects ``dataset`` has in this setting."""
         d = get_dataset(dataset)
         params = {**d.params, **self.data_params.get(dataset, {})}
-        if d.kind == "rats":
-            return 5
+        if d.kind == "rats":  # simulate_odor_sequence: all five rats, or the `subjects` named
+            subjects = params.get("subjects")
+            if subjects is None:
+                return 5
+            return 1 if isinstance(subjects, str) else len(list(subjects))
         if d.kind == "multiview":
             return len(params.get("n_features") or "abc")  # make_multiview's 3 views
         return int(params["n_subjects"])
