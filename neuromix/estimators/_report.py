@@ -234,7 +234,7 @@ class _ReportMixin:
         latents = self.latents()  # once, for both figures
         attempt(
             "embeddings",
-            lambda: report.figure(_plot_embeddings(self, latents), "Latents."),
+            lambda: report.figure(self._embeddings_figure(latents), "Latents."),
         )
         attempt(
             "trajectories",
@@ -300,14 +300,6 @@ def _plot_prediction(result, decoding):
     from neuromix.plotting.prediction import plot_cross_prediction
 
     return plot_cross_prediction(result, decoding)
-
-
-def _plot_embeddings(model, latents):
-    from neuromix.plotting.embeddings import plot_embeddings
-
-    return plot_embeddings(
-        latents, subject_dim=model.subject_dim, color=model.label, seed=model.seed
-    )
 
 
 def _trajectories(model, latents):

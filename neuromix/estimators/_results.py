@@ -413,10 +413,14 @@ class _ResultsMixin:
         arguments (``embedding="umap"|"pca"``, ``max_points``, ``axes``, ``palette``...)
         go to :func:`neuromix.plotting.plot_embeddings`. Returns the matplotlib Figure.
         """
+        return self._embeddings_figure(self.latents(), color=color, split=split, **kwargs)
+
+    def _embeddings_figure(self, latents, *, color=None, split=None, **kwargs):
+        """:meth:`plot_embeddings` from ``latents()`` (the report computes them once)."""
         from neuromix.plotting.embeddings import plot_embeddings
 
         return plot_embeddings(
-            self.latents(),
+            latents,
             subject_dim=self.subject_dim,
             color=color or self.label,
             split=split,
