@@ -118,6 +118,40 @@ def test_minimal_reference_aligns_easy_paired_views():
     assert info["fit_seconds"] > 0
 
 
+def _poisson_views(n=400, seed=0):
+    """Two subjects' Poisson counts of a two-class latent (rows are trials of one window)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(2, size=n)
+    z = np.where(labels[:, None] == 1, 1.0, -1.0) + 0.3 * rng.standard_normal((n, 2))
+    test = np.arange(n) % 5 == 0
+    data = {}
+    for s, units in (("A", 20), ("B", 30)):
+        rates = np.exp(0.5 + z @ rng.standard_normal((2, units)) * 0.8)
+        data[s] = SubjectData(
+            X=rng.poisson(rates).astype(np.float32), labels=labels, trials=np.arange(n),
+            window=np.zeros(n, int), test=test,
+        )  # fmt: skip
+    return data
+
+
+def test_minimal_reference_with_the_package_switches_still_learns():
+    data = _poisson_views()
+    latents, _ = minimal_mmvm(
+        data, 2, beta=1.0, epochs=15, draws="max", link="softplus", logvar="soft"
+    )
+    metrics = score(latents, data, n_boot=1, n_shuffles=0)
+    assert metrics["within"] > metrics["chance"] + 0.3
+    assert metrics["transfer"] > metrics["chance"] + 0.3
+
+
+@pytest.mark.parametrize(
+    "switch", [{"link": "log"}, {"logvar": "none"}, {"draws": 0}, {"draws": "all"}]
+)
+def test_minimal_reference_refuses_unknown_switches(switch):
+    with pytest.raises(ValueError, match=repr(next(iter(switch.values())))):
+        minimal_mmvm(_poisson_views(n=20), 2, epochs=1, **switch)
+
+
 def test_quick_setting_is_small():
     s = get_setting("quick")
     assert s.fit_params == {"epochs": 3} and len(s.datasets) == 3
