@@ -52,9 +52,11 @@ def run(out: Path, datasets, switches, seeds, betas) -> None:
                         continue
                     prepared = prepared or prepare_data(dataset, setting)
                     data = prepared["data"]
+                    likelihood = "gaussian" if prepared["kind"] == "arrays" else "poisson"
                     latents, info = minimal_mmvm(
                         data, prepared["latent_dim"], beta=beta, seed=seed,
-                        epochs=setting.reference_epochs, **SWITCHES[switch],
+                        epochs=setting.reference_epochs, likelihood=likelihood,
+                        **SWITCHES[switch],
                     )  # fmt: skip
                     m = score(latents, data, seed=setting.seed, n_boot=1, n_shuffles=0)
                     record = {

@@ -127,6 +127,70 @@ def _width_report(out: Path) -> None:
     print(loo.round(3).to_string(index=False))
 
 
+def _seed_report(out: Path) -> None:
+    """The first target over seeds: the default fit of each model seed (``../runs`` is
+    seed 0; ``seed1``, ``seed2``: the same split, other initial weights and minibatch
+    order) against the minimal MMVM of each seed (``reference_switches.jsonl``, switch
+    ``base``, from ``benchmarks/reference_switches.py``). Per dataset the mean and range
+    of within and transfer, and whether the defaults' mean is at least the better
+    beta's mean reference - 0.02. Writes ``seeds.csv``."""
+    import pandas as pd
+
+    from neuromix.evaluation.sweep import gather
+
+    frames = []
+    for seed, folder in enumerate((out.parent, out / "seed1", out / "seed2")):
+        if (folder / "runs").is_dir():
+            table = gather(folder)
+            table = table[table.method == "mmvm"] if "method" in table else table
+            frames.append(table[["dataset", "within", "transfer"]].assign(seed=seed))
+    path = out / "reference_switches.jsonl"
+    if not frames or not path.exists():
+        return
+    ours = pd.concat(frames).groupby("dataset")
+    ref = pd.read_json(path, lines=True)
+    ref = ref[ref.switch == "base"].groupby(["dataset", "beta"])
+    rows = []
+    for (dataset, beta), group in ref:
+        if dataset not in ours.groups or len(group) < 2:
+            continue
+        mine = ours.get_group(dataset)
+        rows.append(
+            {
+                "dataset": dataset,
+                "beta": beta,
+                "ref_seeds": len(group),
+                "ref_within": group.within.mean(),
+                "ref_transfer": group.transfer.mean(),
+                "ref_transfer_range": f"{group.transfer.min():.3f}-{group.transfer.max():.3f}",
+                "seeds": len(mine),
+                "within": mine.within.mean(),
+                "transfer": mine.transfer.mean(),
+                "transfer_range": f"{mine.transfer.min():.3f}-{mine.transfer.max():.3f}",
+            }
+        )
+    if not rows:
+        return
+    table = pd.DataFrame(rows)
+    best = table.loc[
+        table.assign(q=table.ref_within + table.ref_transfer).groupby("dataset")["q"].idxmax()
+    ]
+    best = best.assign(
+        target=[
+            "met" if w >= rw - 0.02 and t >= rt - 0.02 else "missed"
+            for w, t, rw, rt in zip(
+                best.within, best.transfer, best.ref_within, best.ref_transfer, strict=True
+            )
+        ]
+    )
+    table.round(4).to_csv(out / "seeds.csv", index=False)
+    print("== seeds: the defaults against the minimal MMVM, means over model seeds")
+    with pd.option_context("display.width", 200):
+        print(table.round(3).to_string(index=False))
+        print("the better beta of the reference (by its mean within + transfer):")
+        print(best.round(3).to_string(index=False))
+
+
 def report(out: Path) -> None:
     """Per variant folder under ``out``: leave-one-dataset-out of ``beta="auto"`` and
     of each fixed beta of its grid, and what each validation criterion would choose."""
@@ -136,6 +200,7 @@ def report(out: Path) -> None:
     from neuromix.evaluation.sweep import gather
 
     _width_report(out)
+    _seed_report(out)
     for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
         table = gather(folder)
         cand = candidate_table(table) if "candidates" in table else pd.DataFrame()
