@@ -274,6 +274,9 @@ def _halving_leave_one_out(mean, halving, folder: Path) -> None:
     )
     if a + b * fractions[20] > 2.0:
         wide = wide.drop(columns=["halving-r20"])
+    if len(wide) < 2:
+        print("leave one dataset out: needs two datasets or more")
+        return
     rows = []
     for left in wide.index:
         chosen = wide.drop(index=left).mean().idxmax()
