@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--betas", default="1", help="comma-separated, e.g. 1,10")
     parser.add_argument("--report", action="store_true", help="only print the table")
     args = parser.parse_args()
+    if args.report and not args.out.exists():
+        parser.error(f"{args.out}: no runs to report")
     if not args.report:
         switches = args.switches.split(",")
         unknown = sorted(set(switches) - set(SWITCHES))

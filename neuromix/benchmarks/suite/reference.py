@@ -6,14 +6,15 @@ measurements the defaults issue builds on: per subject an encoder and a decoder 
 hidden layers of 256, LeakyReLU 0.01), the encoder's log-variance clamped to [-8, 8]; the
 Poisson likelihood with the exp link, sum over inputs of exp(eta) - x eta, mean over the
 batch (eta capped at 20, e^20 spikes per bin, which the recipe does not say: without it
-the fit overflowed to NaN at beta = 10 on a suite dataset); the rate sum_m mean_k KL(q_m
-|| q_k) (k = m included; gradients through both sides, no N(0, I)); loss = reconstruction
-+ beta x rate; every epoch, for each condition, ``draws`` training trials drawn with
-replacement per subject, the i-th draws of all subjects forming one tuple whose windows
-are paired window by window; batches of 128, Adam 1e-3, 60 epochs. Its score is the floor
-the package's MMVM must reach on every dataset of the suite. Its defaults are the recipe;
-its switches (see :func:`minimal_mmvm`) put one of the package's choices into it at a
-time, the package's log-variance bound imported from the package.
+the fit overflowed to NaN at beta = 10 on a suite dataset); the rate
+sum_m mean_k KL(q_m || q_k) (k = m included; gradients through both sides, no N(0, I));
+loss = reconstruction + beta x rate; every epoch, for each condition, ``draws`` training
+trials drawn with replacement per subject, the i-th draws of all subjects forming one
+tuple whose windows are paired window by window; batches of 128, Adam 1e-3, 60 epochs.
+Its score is the floor the package's MMVM must reach on every dataset of the suite. Its
+defaults are the recipe; its switches (see :func:`minimal_mmvm`) put one of the
+package's choices into it at a time, the package's log-variance bound imported from the
+package.
 """
 
 from __future__ import annotations
