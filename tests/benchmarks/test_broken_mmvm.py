@@ -1,26 +1,14 @@
 """benchmarks/broken_mmvm.py: its broken MMVM variants and its summary (the script's
 benchmark run itself is not part of the tests)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 
 from neuromix.benchmarks.polymnist import get_setting
 from neuromix.models.registry import available, unregister
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "broken_mmvm.py"
-
-
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("broken_mmvm", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT_NAME = "broken_mmvm"  # the `script` fixture (tests/benchmarks/conftest.py) imports it
 
 
 def test_the_variants_rates(script):

@@ -1,22 +1,13 @@
 """benchmarks/suite_variants.py: the seeds report (defaults against the minimal MMVM over
 model seeds), on hand-made run files."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "suite_variants.py"
-
-
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("suite_variants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT_NAME = "suite_variants"  # the `script` fixture (tests/benchmarks/conftest.py) imports it
 
 
 def _run(folder: Path, dataset: str, within: float, transfer: float, method="mmvm"):
