@@ -1,4 +1,6 @@
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,3 +82,15 @@ def fitted_once(tmp_path_factory, worker_id):
         return models
 
     return get
+
+
+@pytest.fixture(scope="module")
+def script(request):
+    """The script ``benchmarks/<SCRIPT_NAME>.py`` of the requesting test module (its
+    ``SCRIPT_NAME``), imported as a module."""
+    name = request.module.SCRIPT_NAME
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

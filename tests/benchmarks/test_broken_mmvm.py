@@ -8,7 +8,7 @@ import torch
 from neuromix.benchmarks.polymnist import get_setting
 from neuromix.models.registry import available, unregister
 
-SCRIPT_NAME = "broken_mmvm"  # the `script` fixture (tests/benchmarks/conftest.py) imports it
+SCRIPT_NAME = "broken_mmvm"  # the `script` fixture (tests/conftest.py) imports it
 
 
 def test_the_variants_rates(script):

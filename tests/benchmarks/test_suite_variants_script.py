@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-SCRIPT_NAME = "suite_variants"  # the `script` fixture (tests/benchmarks/conftest.py) imports it
+SCRIPT_NAME = "suite_variants"  # the `script` fixture (tests/conftest.py) imports it
 
 
 def _run(folder: Path, dataset: str, within: float, transfer: float, method="mmvm"):
