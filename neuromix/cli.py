@@ -164,6 +164,7 @@ _FIT_OPTIONS = {
     "beta": (_beta, "weight of the rate term: 'auto' (chosen from the data), a number, "
              "or numbers to choose among, e.g. 1,4,16"),
     "likelihood": (str, "observation model of the counts: poisson or gaussian"),
+    "link": (str, "Poisson link: 'auto' (chosen from the data), softplus or exp"),
     "hidden": (_comma_list(int, "integers"), "hidden widths of each encoder and decoder, "
                "e.g. 256,256"),
     "epochs": (int, "largest number of epochs"),

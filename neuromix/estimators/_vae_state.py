@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from neuromix.models.likelihoods import get_likelihood
+
 __all__: list[str] = []
 
 
@@ -36,6 +38,9 @@ class _VAEStateMixin:
             "n_samples": int(self.n_samples_),
             "beta": float(self.beta_),
             "best_epoch": self.best_epoch_,
+            # the likelihoods trained (link="auto" chose a Poisson link)
+            "likelihoods": {s: lik.config() for s, lik in self.likelihoods_.items()},
+            "link": getattr(self, "link_", None),
             "beta_selection": (
                 None if self.beta_selection_ is None else _plain(self.beta_selection_.to_dict())
             ),
@@ -78,6 +83,10 @@ class _VAEStateMixin:
         # files of neuromix 0.1 (before beta selection and early stopping) have neither
         est.beta_ = float(config.get("beta", params["beta"]))
         est.best_epoch_ = config.get("best_epoch")
+        if "likelihoods" in config:  # older files: the likelihoods of the parameters
+            est.likelihoods_ = {s: get_likelihood(c) for s, c in config["likelihoods"].items()}
+            est.module_.likelihoods = [est.likelihoods_[s] for s in est.subjects_]
+        est.link_ = config.get("link")
         selection = config.get("beta_selection")
         est.beta_selection_ = None if selection is None else xr.Dataset.from_dict(selection)
         est.additions_ = {

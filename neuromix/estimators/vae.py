@@ -55,10 +55,14 @@ from neuromix.training.loop import (
 )
 from neuromix.training.samplers import ArraySampler
 
-__all__ = ["BETA_GRID", "CRITERIA", "MultimodalVAE"]
+__all__ = ["BETA_GRID", "CRITERIA", "LINK_GRID", "MultimodalVAE"]
 
 #: The betas ``beta="auto"`` chooses among (see :class:`MultimodalVAE`).
 BETA_GRID = (1.0, 4.0, 16.0)
+#: The Poisson links ``link="auto"`` chooses among (see :class:`MultimodalVAE`); the
+#: first is the link of a fit without validation samples.
+LINK_GRID = ("softplus", "exp")
+LINKS = (*LINK_GRID, "auto")
 #: Validation criteria: the history column each is read from (lower is better).
 CRITERIA = {"cross": "val_cross", "elbo": "val_elbo", "decode": "val_decode"}
 
@@ -96,6 +100,19 @@ def _init_seed(seed: int, i: int) -> int:
 
 def _is_spec(value) -> bool:
     return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
+
+
+def _takes_link(spec) -> bool:
+    """Whether a likelihood spec is Poisson and leaves its link to the ``link`` parameter
+    (``"poisson"``, or a dict naming no link; an instance has its own)."""
+    if isinstance(spec, str):
+        return spec == "poisson"
+    return isinstance(spec, Mapping) and spec.get("name") == "poisson" and "link" not in spec
+
+
+def _with_link(spec, link: str):
+    """The spec with ``link`` when it leaves its link to the ``link`` parameter."""
+    return {"name": "poisson", **({} if isinstance(spec, str) else spec), "link": link}
 
 
 class _single:
@@ -201,6 +218,16 @@ class MultimodalVAE(
         ``"gaussian"``, ``"laplace"``, ``"poisson"``, ``"bernoulli"`` or
         ``"categorical"``; a dict such as ``{"name": "laplace", "scale": 0.75}``; or a
         mapping subject -> either of those.
+    link : {"softplus", "exp", "auto"}, default="softplus"
+        The link of every Poisson likelihood that names none (``"poisson"``, or a dict
+        without ``"link"``; one that names it keeps it): see
+        :class:`~neuromix.models.likelihoods.Poisson`. ``"auto"``: both links of
+        :data:`LINK_GRID` are candidates beside each beta (``beta`` a number is a grid of
+        one), trained in one ensemble, halved and chosen by the validation criterion as
+        betas are; the link chosen is ``link_`` and every candidate's criterion is in
+        ``beta_selection_["link_score"]`` over ``(beta, link)``. A fit that reads no
+        validation criterion (no validation samples, or a fixed beta with
+        ``patience=None``) trains the grid's first link, softplus.
     architecture : str or mapping, default="auto"
         ``"mlp"`` (the paper's spike MLP), ``"image"``, ``"text"`` or ``"auto"``; or a
         mapping subject -> name. See :mod:`neuromix.models.architectures`.
@@ -367,6 +394,7 @@ class MultimodalVAE(
         "likelihood": Check(
             lambda v: _is_spec(v) or isinstance(v, Mapping), "a likelihood name, dict or mapping"
         ),
+        "link": Options(LINKS),
         "architecture": [
             Options(architectures),
             Check(lambda v: isinstance(v, Mapping), "a mapping"),
@@ -413,6 +441,7 @@ class MultimodalVAE(
         beta=1.0,
         rate_scale="one",
         likelihood="gaussian",
+        link="softplus",
         architecture="auto",
         hidden=(1.0, 1.0),
         conv_width=32,
@@ -440,6 +469,7 @@ class MultimodalVAE(
         self.beta = beta
         self.rate_scale = rate_scale
         self.likelihood = likelihood
+        self.link = link
         self.architecture = architecture
         self.hidden = hidden
         self.conv_width = conv_width
@@ -485,9 +515,14 @@ class MultimodalVAE(
                 f"method {method.name!r} needs at least {method.min_subjects} subjects; got "
                 f"{len(subjects)} ({', '.join(map(repr, subjects))})"
             )
+        specs = self._per_subject(self.likelihood, subjects, "likelihood")
+        # subjects whose Poisson link is link's: with "auto", built with the grid's first
+        # link and trained with each (_fit_candidates)
+        self._link_subjects = tuple(s for s, v in zip(subjects, specs, strict=True) if _takes_link(v))
+        first = LINK_GRID[0] if self.link == "auto" else self.link
         likelihoods = [
-            get_likelihood(spec)
-            for spec in self._per_subject(self.likelihood, subjects, "likelihood")
+            get_likelihood(_with_link(spec, first) if _takes_link(spec) else spec)
+            for spec in specs
         ]
         archs = [
             resolve_architecture(a, shapes[s], lik, s)
@@ -518,9 +553,36 @@ class MultimodalVAE(
         self.module_ = self._new_module(int(self.seed))
         return self.module_
 
-    def _new_module(self, seed: int, rate_scale: str | None = None) -> MultimodalModule:
+    def _links(self) -> tuple[str | None, ...]:
+        """The Poisson links to choose among (``link="auto"`` with a subject whose link is
+        the parameter's: :data:`LINK_GRID`), or ``(None,)``: the built likelihoods."""
+        if self.link == "auto" and getattr(self, "_link_subjects", ()):
+            return LINK_GRID
+        return (None,)
+
+    def _fixed_link(self) -> str | None:
+        """The link of the subjects whose link is the ``link`` parameter's when it is not
+        chosen (``"auto"`` without validation samples: the grid's first); None: none."""
+        if not getattr(self, "_link_subjects", ()):
+            return None
+        return LINK_GRID[0] if self.link == "auto" else self.link
+
+    def _linked(self, link: str | None) -> dict[str, Likelihood]:
+        """Every subject's likelihood, with ``link`` for the subjects whose link is the
+        ``link`` parameter's (None: the likelihoods as they are)."""
+        out = dict(self.likelihoods_)
+        if link is not None:
+            for s in self._link_subjects:
+                out[s] = get_likelihood({"name": "poisson", "link": link})
+        return out
+
+    def _new_module(
+        self, seed: int, rate_scale: str | None = None, likelihoods=None
+    ) -> MultimodalModule:
         """An untrained module of the built shapes, its initial weights drawn from ``seed``
-        (those of the g-th group of subjects from ``seed + g``)."""
+        (those of the g-th group of subjects from ``seed + g``); ``likelihoods``: a mapping
+        subject -> likelihood other than ``likelihoods_`` (a candidate link)."""
+        likelihoods = self.likelihoods_ if likelihoods is None else likelihoods
         stacks = [
             self._new_networks(group, int(seed) + g)
             for g, group in enumerate(getattr(self, "groups_", (self.subjects_,)))
@@ -528,7 +590,7 @@ class MultimodalVAE(
         module = MultimodalModule(
             join_stacks([enc for enc, _ in stacks]),
             join_stacks([dec for _, dec in stacks]),
-            [self.likelihoods_[s] for s in self.subjects_],
+            [likelihoods[s] for s in self.subjects_],
             self.method_,
             int(self.latent_dim),
             recon_weights=self._recon_weights,
@@ -679,10 +741,19 @@ class MultimodalVAE(
                 "needs it: pass y (one label per paired sample) to fit, or choose "
                 "criterion='cross' or 'elbo'"
             )
-        if betas is not None:
-            return self._fit_candidates(sampler, validation, betas, scorer)
+        # link="auto" is chosen on the validation criterion when the fit reads one (a
+        # beta grid or early stopping); a fixed schedule, a fit without validation
+        # samples and an added subject's training keep the built link
+        reads = betas is not None or self.patience is not None
+        links = self._links() if beta is None and validation is not None and reads else (None,)
+        if betas is not None or len(links) > 1:
+            return self._fit_candidates(
+                sampler, validation, betas or (float(self.beta),), scorer, links
+            )
         self.beta_ = float(self.beta if beta is None else beta)
         self.beta_selection_ = None
+        if beta is None:
+            self.link_ = self._fixed_link()
         module = self.module_
         epochs = int(self.epochs)
         generator = training_generator(self.seed)
@@ -779,20 +850,28 @@ class MultimodalVAE(
         self.n_samples_ = len(sampler)
         return self
 
-    def _fit_candidates(self, sampler, validation, betas, scorer=None):
-        """``beta="auto"`` or a list: one model per beta, trained together (one ensemble
-        when every subject has an MLP, else in turn), each stopped at its best epoch on
-        the validation criterion; the best of them is kept (see ``beta``)."""
+    def _fit_candidates(self, sampler, validation, betas, scorer=None, links=(None,)):
+        """``beta="auto"`` or a list, ``link="auto"``: one model per beta (and link),
+        trained together (one ensemble when every subject has an MLP, else in turn), each
+        stopped at its best epoch on the validation criterion; the best of them is kept
+        (see ``beta`` and ``link``)."""
         if self.checkpoint is not None:
             raise ValueError(
-                f"checkpoint: a fit that chooses beta (beta={self.beta!r}) is trained as one "
-                "ensemble and cannot be resumed from a checkpoint; pass a fixed beta to use "
-                "checkpoint"
+                f"checkpoint: a fit that chooses beta or the Poisson link (beta={self.beta!r}, "
+                f"link={self.link!r}) is trained as one ensemble and cannot be resumed from a "
+                "checkpoint; pass a fixed beta (and link='softplus' or 'exp' for Poisson "
+                "subjects) to use checkpoint"
             )
-        # every beta from n_init initialisations (init i: weights and minibatches from
-        # _init_seed(seed, i); init 0 is the fit's own seed)
-        grid = [(beta, i) for i in range(int(self.n_init)) for beta in betas]
-        modules = [self._new_module(_init_seed(self.seed, i)) for _, i in grid]
+        # every beta (and link) from n_init initialisations (init i: weights and
+        # minibatches from _init_seed(seed, i); init 0 is the fit's own seed); beta varies
+        # fastest, then the initialisation, then the link
+        grid = [
+            (beta, i, link) for link in links for i in range(int(self.n_init)) for beta in betas
+        ]
+        modules = [
+            self._new_module(_init_seed(self.seed, i), likelihoods=self._linked(link))
+            for _, i, link in grid
+        ]
         stopping = self._stopping(len(grid), shared=True) or EarlyStopping(
             len(grid), patience=None, monitor=self._monitor()
         )
@@ -804,10 +883,12 @@ class MultimodalVAE(
                 beta=beta,
                 validation=validation,
                 clip_grad=None if self.clip_grad is None else float(self.clip_grad),
-                name=f"beta={beta:g}" + (f", init {i}" if self.n_init > 1 else ""),
+                name=f"beta={beta:g}"
+                + (f", init {i}" if self.n_init > 1 else "")
+                + (f", link {link}" if link is not None else ""),
                 subjects=self.subjects_,
             )
-            for module, (beta, i) in zip(modules, grid, strict=True)
+            for module, (beta, i, link) in zip(modules, grid, strict=True)
         ]
         start = time.perf_counter()
         try:
@@ -818,7 +899,8 @@ class MultimodalVAE(
                     batch_size=int(self.batch_size),
                     lr=float(self.lr),
                     progress=bool(self.progress),
-                    description=f"beta in {list(betas)}",
+                    description=f"beta in {list(betas)}"
+                    + (f", link in {list(links)}" if len(links) > 1 else ""),
                     stopping=stopping,
                     scorer=scorer,
                     cross=self._monitor() == CRITERIA["cross"],
@@ -873,10 +955,13 @@ class MultimodalVAE(
         chosen = int(np.nanargmin(np.where(eligible, scores, np.nan)))
         self.module_ = modules[chosen]
         self.beta_ = float(grid[chosen][0])
+        link = grid[chosen][2]
+        self.likelihoods_ = self._linked(link)
+        self.link_ = self._fixed_link() if link is None else link
         self.history_ = pd.DataFrame(histories[chosen])
         self.best_epoch_ = None if self.patience is None else best_epochs[chosen]
         self.n_samples_ = len(sampler)
-        # the record keeps, of each beta, its initialisation of the best criterion
+        # the record keeps, of each beta, its initialisation (and link) of the best criterion
         n = len(betas)
         ranked = np.where(eligible, scores, np.where(np.isfinite(scores), 1e300, np.inf))
         kept = [min(range(b, len(grid), n), key=lambda k: ranked[k]) for b in range(n)]
@@ -891,13 +976,17 @@ class MultimodalVAE(
             seconds,
             [stopping.culled[k] for k in kept],
         )
+        # scores over (link, init, beta); a best over links or inits ignores nan
+        by = scores.reshape(len(links), int(self.n_init), n)
         if self.n_init > 1:
             self.beta_selection_["kept_init"] = ("beta", np.array([grid[k][1] for k in kept]))
-            self.beta_selection_["init_score"] = (
-                ("beta", "init"),
-                scores.reshape(int(self.n_init), n).T,
-            )
+            self.beta_selection_["init_score"] = (("beta", "init"), np.fmin.reduce(by, 0).T)
             self.beta_selection_.attrs["chosen_init"] = int(grid[chosen][1])
+        if len(links) > 1:
+            self.beta_selection_ = self.beta_selection_.assign_coords(link=list(links))
+            self.beta_selection_["kept_link"] = ("beta", np.array([grid[k][2] for k in kept]))
+            self.beta_selection_["link_score"] = (("beta", "link"), np.fmin.reduce(by, 1).T)
+            self.beta_selection_.attrs["chosen_link"] = str(link)
         self._candidates = [modules[k] for k in kept]
         return self
 

@@ -9,7 +9,9 @@ import neuromix as nm
 from neuromix.estimators.vae import BETA_GRID
 from neuromix.training.criteria import cross_metrics
 
-FAST = {"progress": False, "batch_size": 64}
+# one Poisson link: these tests are of beta's candidates and early stopping (link="auto"
+# doubles the candidates: tests/estimators/test_link.py)
+FAST = {"progress": False, "batch_size": 64, "link": "softplus"}
 
 
 @pytest.fixture(scope="module")

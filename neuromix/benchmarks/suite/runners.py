@@ -139,6 +139,7 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
         "beta": float(vae.beta_),
         "best_epoch": vae.best_epoch_,
         "epochs_trained": len(vae.history_),
+        "link": getattr(vae, "link_", None),
     }
     candidates = []
     if vae.beta_selection_ is not None:
@@ -151,6 +152,11 @@ def _neuromix(method: str, setting: SuiteSetting, prepared: dict):
                     "beta": float(selection["beta"].values[k]),
                     "score": float(selection["score"].values[k]),
                     "best_epoch": int(selection["best_epoch"].values[k]),
+                    **(
+                        {"link": str(selection["kept_link"].values[k])}
+                        if "kept_link" in selection
+                        else {}
+                    ),
                     "latents": latents(),
                 }
             )
