@@ -212,7 +212,11 @@ def _fit(args: argparse.Namespace) -> int:
     )
     out.mkdir(parents=True, exist_ok=True)
     model.fit(recordings)
-    stage(f"fitted: beta {model.beta_:g}, {len(model.history_)} epochs (best {model.best_epoch_})")
+    link = "" if model.link_ is None else f", link {model.link_}"
+    stage(
+        f"fitted: beta {model.beta_:g}{link}, {len(model.history_)} epochs "
+        f"(best {model.best_epoch_})"
+    )
     model.save(model_path, overwrite=args.overwrite)
     stage(f"saved {model_path}")
     if args.in_place:

@@ -40,6 +40,13 @@ class _LatentsMixin:
         return self.vae_.beta_
 
     @property
+    def link_(self) -> str | None:
+        """The Poisson link of the fitted model (with ``link="auto"``: the chosen one); None
+        when no subject's likelihood takes the ``link`` parameter."""
+        self._check_fitted()
+        return getattr(self.vae_, "link_", None)
+
+    @property
     def beta_selection_(self):
         """How beta was chosen (an xarray Dataset over the grid), or None for a fixed beta;
         drawn by :meth:`plot_beta_selection`."""

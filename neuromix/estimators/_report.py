@@ -170,6 +170,7 @@ class _ReportMixin:
         params.update(
             {
                 "beta_ (fitted)": repr(self.beta_),
+                "link_ (fitted)": repr(self.link_),
                 "best_epoch_": repr(self.best_epoch_),
                 "device": str(self.vae_.device_),
                 "precision_": self.vae_.precision_,
@@ -191,6 +192,8 @@ class _ReportMixin:
                     "best epoch": sel["best_epoch"].values,
                     "epochs trained": sel["epochs_trained"].values,
                     "culled at": sel["culled_at"].values,
+                    # link="auto": the link of each beta's kept candidate
+                    **({"link": sel["kept_link"].values} if "kept_link" in sel else {}),
                 },
                 index=pd.Index(sel["beta"].values, name="beta"),
             )

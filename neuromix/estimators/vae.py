@@ -518,7 +518,9 @@ class MultimodalVAE(
         specs = self._per_subject(self.likelihood, subjects, "likelihood")
         # subjects whose Poisson link is link's: with "auto", built with the grid's first
         # link and trained with each (_fit_candidates)
-        self._link_subjects = tuple(s for s, v in zip(subjects, specs, strict=True) if _takes_link(v))
+        self._link_subjects = tuple(
+            s for s, v in zip(subjects, specs, strict=True) if _takes_link(v)
+        )
         first = LINK_GRID[0] if self.link == "auto" else self.link
         likelihoods = [
             get_likelihood(_with_link(spec, first) if _takes_link(spec) else spec)

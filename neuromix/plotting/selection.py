@@ -25,7 +25,9 @@ def plot_beta_selection(selection: xr.Dataset, *, ax=None, figsize=None):
     selection : xarray.Dataset
         A beta selection record, as ``model.vae_.beta_selection_`` of a model fitted
         with ``beta="auto"``: ``score`` and ``best_epoch`` over ``beta``, ``curve`` over
-        ``(beta, epoch)``, and the ``criterion`` and ``chosen_beta`` attributes.
+        ``(beta, epoch)``, and the ``criterion`` and ``chosen_beta`` attributes; with
+        ``link="auto"``, also ``link_score`` over ``(beta, link)`` (each link drawn),
+        ``kept_link`` and ``chosen_link``.
     ax : matplotlib Axes or sequence of two Axes, optional
         One Axes gets the score panel only; two get both panels.
     figsize : (float, float), optional
@@ -64,10 +66,18 @@ def plot_beta_selection(selection: xr.Dataset, *, ax=None, figsize=None):
     first = axes[0]
     shown = np.isfinite(score)  # a beta culled before min_epochs has no best epoch
     first.plot(betas[shown], score[shown], "o-", color="C0")
+    if "link_score" in selection:  # link="auto": each link's criterion at each beta
+        for j, link in enumerate(selection["link"].values):
+            values = selection["link_score"].values[:, j]
+            ok = np.isfinite(values)
+            first.plot(betas[ok], values[ok], "x" if j else "+", color=f"C{j + 1}",
+                       markersize=8, label=f"link {link}")  # fmt: skip
     pick = np.isclose(betas, chosen)
+    link = selection.attrs.get("chosen_link")
     first.plot(
-        betas[pick], score[pick], "o", color="C3", markersize=10, label=f"kept: beta {chosen:g}"
-    )
+        betas[pick], score[pick], "o", color="C3", markersize=10,
+        label=f"kept: beta {chosen:g}" + (f", link {link}" if link else ""),
+    )  # fmt: skip
     first.set_xscale("log", base=2)
     first.set_xlabel("beta")
     first.set_ylabel(label)
@@ -80,7 +90,11 @@ def plot_beta_selection(selection: xr.Dataset, *, ax=None, figsize=None):
             ok = np.isfinite(curve)
             style = "-" if np.isclose(beta, chosen) else "--"
             culled = int(selection["culled_at"].values[k]) if "culled_at" in selection else -1
-            name = f"beta {beta:g}" + (f" (culled at {culled})" if culled >= 0 else "")
+            name = (
+                f"beta {beta:g}"
+                + (f", {selection['kept_link'].values[k]}" if "kept_link" in selection else "")
+                + (f" (culled at {culled})" if culled >= 0 else "")
+            )
             second.plot(selection["epoch"].values[ok], curve[ok], style, color=f"C{k}",
                         label=name)  # fmt: skip
             best = int(selection["best_epoch"].values[k]) if "best_epoch" in selection else -1
