@@ -127,29 +127,48 @@ def _width_report(out: Path) -> None:
     print(loo.round(3).to_string(index=False))
 
 
-def _seed_report(out: Path) -> None:
-    """The first target over seeds: the default fit of each model seed (``../runs`` is
-    seed 0; ``seed1``, ``seed2``: the same split, other initial weights and minibatch
-    order) against the minimal MMVM of each seed (``reference_switches.jsonl``, switch
-    ``base``, from ``benchmarks/reference_switches.py``). Per dataset the mean and range
-    of within and transfer, and whether the defaults' means are at least the
-    reference's (its better beta per score, as in the suite's targets) - 0.02. Writes
-    ``seeds.csv`` (per dataset and beta) and ``seeds_targets.csv``."""
+#: Default fits over model seeds, as folders under OUT (".." is the suite's own runs,
+#: seed 0; the others: the same split, other initial weights and minibatch order):
+#: the defaults, and those before ``link="auto"`` (the softplus link).
+SEED_FAMILIES = {
+    "": ("..", "seed1", "seed2"),
+    "_softplus": ("softplus", "softplus-seed1", "softplus-seed2"),
+}
+
+
+def _family(out: Path, folders):
+    """The ``mmvm`` runs of a family's seed folders: dataset, seed, within, transfer."""
     import pandas as pd
 
-    from neuromix.benchmarks.suite.report import vs_reference
     from neuromix.evaluation.sweep import gather
 
     frames = []
-    for seed, folder in enumerate((out.parent, out / "seed1", out / "seed2")):
+    for seed, name in enumerate(folders):
+        folder = out.parent if name == ".." else out / name
         if (folder / "runs").is_dir():
             table = gather(folder)
             table = table[table.method == "mmvm"] if "method" in table else table
             frames.append(table[["dataset", "within", "transfer"]].assign(seed=seed))
+    return pd.concat(frames) if frames else None
+
+
+def _seed_report(out: Path, folders=SEED_FAMILIES[""], suffix: str = "") -> None:
+    """The first target over seeds: the default fit of each model seed (``folders``, see
+    :data:`SEED_FAMILIES`) against the minimal MMVM of each seed
+    (``reference_switches.jsonl``, switch ``base``, from
+    ``benchmarks/reference_switches.py``). Per dataset the mean and range of within and
+    transfer, and whether the defaults' means are at least the reference's (its better
+    beta per score, as in the suite's targets) - 0.02. Writes ``seeds{suffix}.csv`` (per
+    dataset and beta) and ``seeds{suffix}_targets.csv``."""
+    import pandas as pd
+
+    from neuromix.benchmarks.suite.report import vs_reference
+
+    frames = _family(out, folders)
     path = out / "reference_switches.jsonl"
-    if not frames or not path.exists():
+    if frames is None or not path.exists():
         return
-    ours = pd.concat(frames).groupby("dataset")
+    ours = frames.groupby("dataset")
     ref = pd.read_json(path, lines=True)
     ref = ref[ref.switch == "base"].groupby(["dataset", "beta"])
     rows = []
@@ -191,13 +210,56 @@ def _seed_report(out: Path) -> None:
             }
         )
     best = pd.DataFrame(best).set_index("dataset")
-    table.round(4).to_csv(out / "seeds.csv", index=False)
-    best.round(4).to_csv(out / "seeds_targets.csv")
-    print("== seeds: the defaults against the minimal MMVM, means over model seeds")
+    table.round(4).to_csv(out / f"seeds{suffix}.csv", index=False)
+    best.round(4).to_csv(out / f"seeds{suffix}_targets.csv")
+    print(f"== seeds{suffix}: {', '.join(folders)} against the minimal MMVM, means over seeds")
     with pd.option_context("display.width", 200):
         print(table.round(3).to_string(index=False))
         print("the target, defaults >= the reference's best beta per score - 0.02, on means:")
         print(best.round(3).to_string())
+
+
+def _link_report(out: Path) -> None:
+    """``link="auto"`` against the softplus link, both over the same model seeds, and the
+    choice between them left out one dataset at a time (the option of the best mean
+    (within + transfer) / 2 on the other datasets, scored on the one left out). Writes
+    ``link.csv``."""
+    import pandas as pd
+
+    auto, soft = _family(out, SEED_FAMILIES[""]), _family(out, SEED_FAMILIES["_softplus"])
+    if auto is None or soft is None:
+        return
+    both = pd.merge(auto, soft, on=["dataset", "seed"], suffixes=("_auto", "_softplus"))
+    if both.empty:
+        return
+    for name in ("auto", "softplus"):
+        both[name] = (both[f"within_{name}"] + both[f"transfer_{name}"]) / 2
+    table = both.groupby("dataset").agg(
+        seeds=("seed", "size"),
+        within_auto=("within_auto", "mean"),
+        transfer_auto=("transfer_auto", "mean"),
+        within_softplus=("within_softplus", "mean"),
+        transfer_softplus=("transfer_softplus", "mean"),
+        auto=("auto", "mean"),
+        softplus=("softplus", "mean"),
+    )
+    table["auto - softplus"] = table["auto"] - table["softplus"]
+    chosen = []
+    for dataset in table.index:
+        rest = table.drop(index=dataset)[["auto", "softplus"]].mean()
+        chosen.append(rest.idxmax())
+    table["left out: chosen"] = chosen
+    table["left out: quality"] = [
+        table.loc[d, c] for d, c in zip(table.index, chosen, strict=True)
+    ]
+    table.round(4).to_csv(out / "link.csv")
+    print("== link: 'auto' against softplus, means over the same model seeds; left out in turn")
+    with pd.option_context("display.width", 200):
+        print(table.round(3).to_string())
+    print(
+        f"mean: auto {table['auto'].mean():.4f}, softplus {table['softplus'].mean():.4f}, "
+        f"the choice on left-out datasets {table['left out: quality'].mean():.4f}"
+    )
 
 
 def report(out: Path) -> None:
@@ -209,7 +271,9 @@ def report(out: Path) -> None:
     from neuromix.evaluation.sweep import gather
 
     _width_report(out)
-    _seed_report(out)
+    for suffix, folders in SEED_FAMILIES.items():
+        _seed_report(out, folders, suffix)
+    _link_report(out)
     for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
         table = gather(folder)
         cand = candidate_table(table) if "candidates" in table else pd.DataFrame()
