@@ -139,17 +139,19 @@ class NeuralModel(
     likelihood : str, default="poisson"
         Observation model of the binned counts (``"poisson"``, or the paper's
         ``"gaussian"`` squared error).
-    link : {"auto", "softplus", "exp"}, default="auto"
+    link : {"softplus", "exp", "auto"}, default="softplus"
         The Poisson rate as a function of the decoder's output: ``"softplus"``, linear
         for high rates, or ``"exp"``, the canonical link of a generalised linear model.
         Neither serves every dataset of ``neuromix benchmark suite``: switched into the
         suite's minimal MMVM, softplus cost its four-subjects dataset 0.07 of transfer on
         each of three seeds, while exp in the package lost 0.21 on two-conditions.
-        ``"auto"`` (the default): both links are candidates beside each beta, trained in
-        the same ensemble and halved and chosen by the same validation criterion
-        (``link_``; every candidate's criterion in ``beta_selection_["link_score"]``).
-        A fit that reads no validation criterion (``validation_size=0``, or a fixed beta
-        with ``patience=None``) trains softplus.
+        ``"auto"``: both links are candidates beside each beta, in the same ensemble,
+        each link halved in its own bracket and the best of all kept by the validation
+        criterion (``link_``; every candidate's criterion in
+        ``beta_selection_["link_score"]``). It costs about twice the fit, which is why
+        it is not the default (docs/model.md, "The Poisson link"). A fit that reads no
+        validation criterion (``validation_size=0``, or a fixed beta with
+        ``patience=None``) trains softplus.
     method_params : dict, optional
         Options of the method (see :class:`neuromix.MultimodalVAE`).
     architecture : {"mlp", "paper-mlp"}, default="mlp"
@@ -279,7 +281,7 @@ class NeuralModel(
         beta="auto",
         rate_scale="one",
         likelihood="poisson",
-        link="auto",
+        link="softplus",
         method_params=None,
         architecture="mlp",
         hidden=(256, 256),

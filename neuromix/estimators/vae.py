@@ -223,8 +223,10 @@ class MultimodalVAE(
         without ``"link"``; one that names it keeps it): see
         :class:`~neuromix.models.likelihoods.Poisson`. ``"auto"``: both links of
         :data:`LINK_GRID` are candidates beside each beta (``beta`` a number is a grid of
-        one), trained in one ensemble, halved and chosen by the validation criterion as
-        betas are; the link chosen is ``link_`` and every candidate's criterion is in
+        one), trained in one ensemble; successive halving culls within each link's own
+        bracket (with one bracket of six, a link whose candidates learn slowly lost all
+        of them at the first rung), and the best criterion of all is kept; the link
+        chosen is ``link_`` and every candidate's criterion is in
         ``beta_selection_["link_score"]`` over ``(beta, link)``. A fit that reads no
         validation criterion (no validation samples, or a fixed beta with
         ``patience=None``) trains the grid's first link, softplus.
@@ -689,10 +691,12 @@ class MultimodalVAE(
             return tuple(float(b) for b in self.beta)
         return None
 
-    def _stopping(self, n_models: int, *, shared: bool = False) -> EarlyStopping | None:
+    def _stopping(
+        self, n_models: int, *, shared: bool = False, brackets=None
+    ) -> EarlyStopping | None:
         """Early stopping on the validation criterion, or None (``patience=None``);
         ``shared``: the models are the candidates of one choice of beta (shared
-        patience and successive halving)."""
+        patience and successive halving, within ``brackets``)."""
         if self.patience is None:
             return None
         return EarlyStopping(
@@ -705,6 +709,7 @@ class MultimodalVAE(
             # the cross criterion's first epochs are its lowest (see min_epochs): it
             # cannot rank candidates at the first rung
             halving=shared and bool(self.halving) and self._monitor() != CRITERIA["cross"],
+            brackets=brackets,
         )
 
     def _monitor(self) -> str:
@@ -874,7 +879,9 @@ class MultimodalVAE(
             self._new_module(_init_seed(self.seed, i), likelihoods=self._linked(link))
             for _, i, link in grid
         ]
-        stopping = self._stopping(len(grid), shared=True) or EarlyStopping(
+        # one halving bracket per link (see link): each link keeps its best beta
+        brackets = [links.index(link) for _, _, link in grid]
+        stopping = self._stopping(len(grid), shared=True, brackets=brackets) or EarlyStopping(
             len(grid), patience=None, monitor=self._monitor()
         )
         members = [

@@ -52,6 +52,13 @@ class EarlyStopping:
         (:attr:`culled`), and the best of all that the shared patience reads is that of
         the models left. Only :meth:`end_epoch` culls: models trained in turn, one
         after another, are not culled.
+    brackets : sequence of int, optional
+        With ``halving``, a bracket per model (Hyperband's brackets): each bracket is
+        halved on its own, the worse half of the models still training *in that
+        bracket*, so the last model of each bracket is never culled and brackets are
+        compared only by their best values (``link="auto"``: one bracket per link, so
+        that a link whose models learn slowly is not culled for the other's early
+        lead). Default: all models in one bracket.
 
     Examples
     --------
@@ -91,6 +98,17 @@ class EarlyStopping:
     3 [1, None, 3]
     >>> [stop.done(k) for k in range(3)]
     [True, False, True]
+
+    Two brackets of two: at the rung, each bracket's worse model is culled, even where
+    it beats the other bracket's better one
+
+    >>> stop = EarlyStopping(4, patience=5, monitor="val_loss", min_epochs=2, halving=True,
+    ...                      brackets=[0, 0, 1, 1])
+    >>> for epoch in range(2):
+    ...     _ = [stop.update(k, epoch, v, net) for k, v in enumerate((1.0, 2.0, 3.0, 4.0))]
+    ...     stop.end_epoch(epoch)
+    >>> stop.culled
+    [None, 1, None, 1]
     """
 
     def __init__(
@@ -102,9 +120,13 @@ class EarlyStopping:
         min_epochs: int = 0,
         shared: bool = False,
         halving: bool = False,
+        brackets: Sequence[int] | None = None,
     ):
         self.patience = None if patience is None else int(patience)
         self.halving = bool(halving)
+        if brackets is not None and len(brackets) != n_models:
+            raise ValueError(f"brackets: one per model ({n_models}), got {len(brackets)}")
+        self.brackets = [0] * n_models if brackets is None else [int(b) for b in brackets]
         self._seen = [math.inf] * n_models  # best value so far, epochs < min_epochs too
         self.culled: list[int | None] = [None] * n_models  # the epoch a model was culled
         self.monitor = monitor
@@ -149,10 +171,13 @@ class EarlyStopping:
         if completed < rung or completed % rung or (completed // rung) & (completed // rung - 1):
             return
         alive = [k for k in range(len(self.best)) if not self.done(k)]
-        # stable order: ties keep the earlier model (the smaller beta of the grid)
-        ranked = sorted(alive, key=lambda k: self._seen[k])
-        for k in ranked[len(ranked) - len(ranked) // 2 :]:
-            self.culled[k] = int(epoch)
+        for bracket in sorted(set(self.brackets)):
+            # stable order: ties keep the earlier model (the smaller beta of the grid)
+            ranked = sorted(
+                (k for k in alive if self.brackets[k] == bracket), key=lambda k: self._seen[k]
+            )
+            for k in ranked[len(ranked) - len(ranked) // 2 :]:
+                self.culled[k] = int(epoch)
         bests = [
             (self.best[k], self.best_epoch[k])
             for k in range(len(self.best))

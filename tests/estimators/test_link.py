@@ -32,7 +32,7 @@ def chosen(rec):
     # one beta, two links: the record's candidates are the two links (halving off, so
     # that each trains as its separate fit would)
     return nm.fit(rec, beta=2.0, epochs=6, patience=3, min_epochs=0, seed=1, halving=False,
-                  **FAST)  # fmt: skip
+                  link="auto", **FAST)  # fmt: skip
 
 
 def test_each_link_is_its_separate_fit_and_the_best_criterion_is_kept(chosen, rec):
@@ -82,15 +82,16 @@ def test_the_rates_follow_the_link(rec):
 
 def test_a_fit_that_reads_no_criterion_trains_softplus(rec):
     # a fixed beta without early stopping, and no validation trials: nothing to choose by
-    fixed = nm.fit(rec, beta=1.0, epochs=1, patience=None, **FAST)
-    none = nm.fit(rec, beta=1.0, epochs=1, patience=None, validation_size=0.0, **FAST)
+    fixed = nm.fit(rec, beta=1.0, epochs=1, patience=None, link="auto", **FAST)
+    none = nm.fit(rec, beta=1.0, epochs=1, patience=None, validation_size=0.0, link="auto",
+                  **FAST)  # fmt: skip
     for model in (fixed, none):
         assert model.vae_.link_ == "softplus" and model.vae_.beta_selection_ is None
         assert [lik.link for lik in model.vae_.module_.likelihoods] == ["softplus"] * 3
 
 
 def test_a_likelihood_that_names_its_link_keeps_it(rec):
-    model = nm.fit(rec, beta=1.0, epochs=2, patience=1, min_epochs=0,
+    model = nm.fit(rec, beta=1.0, epochs=2, patience=1, min_epochs=0, link="auto",
                    likelihood={"name": "poisson", "link": "exp"}, **FAST)  # fmt: skip
     # no subject's link is link's: nothing chosen, one candidate
     assert model.vae_.link_ is None and model.vae_.beta_selection_ is None
@@ -115,8 +116,29 @@ def test_multimodal_vae_chooses_the_link_of_its_poisson_views():
     sel = vae.beta_selection_
     assert sel["link_score"].dims == ("beta", "link") and sel["link_score"].shape == (2, 2)
     assert vae.link_ in LINK_GRID
-    # MultimodalVAE's own default stays the softplus link
-    assert nm.MultimodalVAE().link == "softplus"
+    # the defaults stay the softplus link (docs/model.md, "The Poisson link")
+    assert nm.MultimodalVAE().link == nm.NeuralModel().link == "softplus"
+
+
+def test_each_link_is_halved_in_its_own_bracket(rec, monkeypatch):
+    """Successive halving culls within a link's candidates, never across links."""
+    import neuromix.estimators.vae as vae_module
+
+    made = []
+
+    class Spy(vae_module.EarlyStopping):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(vae_module, "EarlyStopping", Spy)
+    model = nm.fit(rec, epochs=5, patience=3, min_epochs=2, link="auto", **FAST)
+    (stop,) = made
+    assert stop.halving and stop.brackets == [0, 0, 0, 1, 1, 1]  # betas 1, 4, 16 per link
+    # one of three culled per bracket after 2 epochs, one more of the two left after 4
+    culled = [c is not None for c in stop.culled]
+    assert sum(culled[:3]) == sum(culled[3:]) == 2
+    assert model.link_ in LINK_GRID
 
 
 @pytest.mark.parametrize("bad", ["relu", None, 1])
