@@ -127,17 +127,16 @@ def _width_report(out: Path) -> None:
     print(loo.round(3).to_string(index=False))
 
 
-#: Default fits over model seeds, as folders under OUT (".." is the suite's own runs,
-#: seed 0; the others: the same split, other initial weights and minibatch order):
-#: the defaults, and those before ``link="auto"`` (the softplus link).
-SEED_FAMILIES = {
-    "": ("..", "seed1", "seed2"),
-    "_softplus": ("softplus", "softplus-seed1", "softplus-seed2"),
-}
+#: The default fit over model seeds, as folders under OUT (".." is the suite's own runs,
+#: seed 0; the others: the same split, other initial weights and minibatch order).
+SEED_FOLDERS = ("..", "seed1", "seed2")
+#: The Poisson link's options, as folders under OUT (seed 0, the suite's split): the
+#: defaults (softplus), the exp link, and link="auto" (each link its own bracket).
+LINK_FOLDERS = {"softplus": "..", "exp": "link-exp", "auto": "link-auto"}
 
 
 def _family(out: Path, folders):
-    """The ``mmvm`` runs of a family's seed folders: dataset, seed, within, transfer."""
+    """The ``mmvm`` runs of the seed folders: dataset, seed, within, transfer, seconds."""
     import pandas as pd
 
     from neuromix.evaluation.sweep import gather
@@ -148,13 +147,14 @@ def _family(out: Path, folders):
         if (folder / "runs").is_dir():
             table = gather(folder)
             table = table[table.method == "mmvm"] if "method" in table else table
-            frames.append(table[["dataset", "within", "transfer"]].assign(seed=seed))
+            columns = ["dataset", "within", "transfer", "fit_seconds"]
+            frames.append(table.reindex(columns=columns).assign(seed=seed))
     return pd.concat(frames) if frames else None
 
 
-def _seed_report(out: Path, folders=SEED_FAMILIES[""], suffix: str = "") -> None:
+def _seed_report(out: Path, folders=SEED_FOLDERS, suffix: str = "") -> None:
     """The first target over seeds: the default fit of each model seed (``folders``, see
-    :data:`SEED_FAMILIES`) against the minimal MMVM of each seed
+    :data:`SEED_FOLDERS`) against the minimal MMVM of each seed
     (``reference_switches.jsonl``, switch ``base``, from
     ``benchmarks/reference_switches.py``). Per dataset the mean and range of within and
     transfer, and whether the defaults' means are at least the reference's (its better
@@ -219,47 +219,46 @@ def _seed_report(out: Path, folders=SEED_FAMILIES[""], suffix: str = "") -> None
         print(best.round(3).to_string())
 
 
-def _link_report(out: Path) -> None:
-    """``link="auto"`` against the softplus link, both over the same model seeds, and the
-    choice between them left out one dataset at a time (the option of the best mean
-    (within + transfer) / 2 on the other datasets, scored on the one left out). Writes
-    ``link.csv``."""
+def _link_report(out: Path, options=None) -> None:
+    """The Poisson link's options (:data:`LINK_FOLDERS`) on the datasets all of them ran,
+    and the choice among them left out one dataset at a time: the option of the best
+    mean (within + transfer) / 2 on the other datasets, scored on the one left out.
+    Writes ``link.csv``, and prints each option's total fit time against the first's."""
     import pandas as pd
 
-    auto, soft = _family(out, SEED_FAMILIES[""]), _family(out, SEED_FAMILIES["_softplus"])
-    if auto is None or soft is None:
+    options = LINK_FOLDERS if options is None else options
+    frames = {name: _family(out, (folder,)) for name, folder in options.items()}
+    if any(f is None for f in frames.values()):
         return
-    both = pd.merge(auto, soft, on=["dataset", "seed"], suffixes=("_auto", "_softplus"))
-    if both.empty:
+    quality = pd.concat(
+        {
+            name: f.set_index("dataset").eval("(within + transfer) / 2")
+            for name, f in frames.items()
+        },
+        axis=1,
+    ).dropna()
+    if len(quality) < 2:
         return
-    for name in ("auto", "softplus"):
-        both[name] = (both[f"within_{name}"] + both[f"transfer_{name}"]) / 2
-    table = both.groupby("dataset").agg(
-        seeds=("seed", "size"),
-        within_auto=("within_auto", "mean"),
-        transfer_auto=("transfer_auto", "mean"),
-        within_softplus=("within_softplus", "mean"),
-        transfer_softplus=("transfer_softplus", "mean"),
-        auto=("auto", "mean"),
-        softplus=("softplus", "mean"),
-    )
-    table["auto - softplus"] = table["auto"] - table["softplus"]
-    chosen = []
-    for dataset in table.index:
-        rest = table.drop(index=dataset)[["auto", "softplus"]].mean()
-        chosen.append(rest.idxmax())
+    table = quality.copy()
+    chosen = [quality.drop(index=d).mean().idxmax() for d in quality.index]
     table["left out: chosen"] = chosen
     table["left out: quality"] = [
-        table.loc[d, c] for d, c in zip(table.index, chosen, strict=True)
+        quality.loc[d, c] for d, c in zip(quality.index, chosen, strict=True)
     ]
     table.round(4).to_csv(out / "link.csv")
-    print("== link: 'auto' against softplus, means over the same model seeds; left out in turn")
+    seconds = {
+        n: f.set_index("dataset").fit_seconds[quality.index].sum() for n, f in frames.items()
+    }
+    first = next(iter(options))
+    print("== link: (within + transfer) / 2 per option; the choice left out in turn")
     with pd.option_context("display.width", 200):
         print(table.round(3).to_string())
-    print(
-        f"mean: auto {table['auto'].mean():.4f}, softplus {table['softplus'].mean():.4f}, "
-        f"the choice on left-out datasets {table['left out: quality'].mean():.4f}"
-    )
+    means = ", ".join(f"{n} {quality[n].mean():.4f}" for n in options)
+    print(f"mean over {len(quality)} datasets: {means}; the choice on left-out datasets "
+          f"{table['left out: quality'].mean():.4f}")  # fmt: skip
+    if seconds[first] > 0:  # runs that recorded their fit time
+        times = ", ".join(f"{n} {seconds[n] / seconds[first]:.2f}x" for n in options)
+        print(f"total fit time against {first} (a shared machine): {times}")
 
 
 def report(out: Path) -> None:
@@ -271,8 +270,7 @@ def report(out: Path) -> None:
     from neuromix.evaluation.sweep import gather
 
     _width_report(out)
-    for suffix, folders in SEED_FAMILIES.items():
-        _seed_report(out, folders, suffix)
+    _seed_report(out)
     _link_report(out)
     for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
         table = gather(folder)

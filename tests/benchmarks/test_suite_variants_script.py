@@ -63,25 +63,23 @@ def test_seeds_report_compares_means_with_the_best_beta_per_score(script, tmp_pa
     assert len(per_beta) == 3 and set(per_beta.ref_seeds) == {2}
 
 
-def test_link_report_compares_the_same_seeds_and_leaves_each_dataset_out(script, tmp_path):
+def test_link_report_leaves_each_dataset_out_among_the_link_options(script, tmp_path):
     variants = tmp_path / "variants"
-    # (within, transfer) per dataset: auto's seeds 0-1, softplus's seeds 0-2
-    auto = {"a": [(0.8, 0.8), (0.6, 0.6)], "b": [(0.45, 0.45), (0.45, 0.45)],
-            "c": [(0.9, 0.7), (0.7, 0.9)]}  # fmt: skip
-    soft = {"a": [(0.6, 0.6), (0.6, 0.6), (0.0, 0.0)], "b": [(0.6, 0.6), (0.6, 0.6), (1, 1)],
-            "c": [(0.75, 0.75), (0.75, 0.75), (1, 1)]}  # fmt: skip
-    for family, runs in (("", auto), ("_softplus", soft)):
-        for dataset, seeds in runs.items():
-            for seed, (w, t) in enumerate(seeds):
-                name = script.SEED_FAMILIES[family][seed]
-                _run(tmp_path if name == ".." else variants / name, dataset, w, t)
-    script._link_report(variants)
+    # (within, transfer) per dataset and option; d has no "auto" run: left out
+    runs = {
+        "softplus": {"a": (0.6, 0.6), "b": (0.6, 0.6), "c": (0.75, 0.75), "d": (0.1, 0.1)},
+        "auto": {"a": (0.8, 0.6), "b": (0.45, 0.45), "c": (0.9, 0.7)},
+    }
+    folders = {"softplus": "..", "auto": "link-auto"}
+    for option, datasets in runs.items():
+        name = folders[option]
+        for dataset, (w, t) in datasets.items():
+            _run(tmp_path if name == ".." else variants / name, dataset, w, t)
+    script._link_report(variants, folders)
     table = pd.read_csv(variants / "link.csv", index_col="dataset")
-    # softplus's seed 2 has no auto run: left out of its mean
-    assert table.seeds.tolist() == [2, 2, 2]
+    assert table.index.tolist() == ["a", "b", "c"]
     assert table.loc["a", "auto"] == pytest.approx(0.7)
-    assert table.loc["a", "softplus"] == pytest.approx(0.6)
-    assert table.loc["b", "auto - softplus"] == pytest.approx(-0.15)
+    assert table.loc["b", "softplus"] == pytest.approx(0.6)
     # a left out: b and c give auto 0.625 against softplus 0.675 -> softplus, 0.6 on a;
     # b left out: a and c, 0.75 against 0.675 -> auto, 0.45 on b; c: 0.575 against 0.6
     assert table["left out: chosen"].tolist() == ["softplus", "auto", "softplus"]
