@@ -133,6 +133,8 @@ SEED_FOLDERS = ("..", "seed1", "seed2")
 #: The Poisson link's options, as folders under OUT (seed 0, the suite's split): the
 #: defaults (softplus), the exp link, and link="auto" (each link its own bracket).
 LINK_FOLDERS = {"softplus": "..", "exp": "link-exp", "auto": "link-auto"}
+#: link="auto" over model seeds (seeds 1 and 2 on a few datasets).
+LINK_AUTO_SEEDS = ("link-auto", "link-auto-seed1", "link-auto-seed2")
 
 
 def _family(out: Path, folders):
@@ -152,14 +154,21 @@ def _family(out: Path, folders):
     return pd.concat(frames) if frames else None
 
 
-def _seed_report(out: Path, folders=SEED_FOLDERS, suffix: str = "") -> None:
+def _seed_report(
+    out: Path,
+    folders=SEED_FOLDERS,
+    suffix: str = "",
+    label: str = "the defaults",
+    min_seeds: int = 1,
+) -> None:
     """The first target over seeds: the default fit of each model seed (``folders``, see
     :data:`SEED_FOLDERS`) against the minimal MMVM of each seed
     (``reference_switches.jsonl``, switch ``base``, from
     ``benchmarks/reference_switches.py``). Per dataset the mean and range of within and
     transfer, and whether the defaults' means are at least the reference's (its better
-    beta per score, as in the suite's targets) - 0.02. Writes ``seeds{suffix}.csv`` (per
-    dataset and beta) and ``seeds{suffix}_targets.csv``."""
+    beta per score, as in the suite's targets) - 0.02, on the datasets with at least
+    ``min_seeds`` runs. Writes ``seeds{suffix}.csv`` (per dataset and beta) and
+    ``seeds{suffix}_targets.csv``."""
     import pandas as pd
 
     from neuromix.benchmarks.suite.report import vs_reference
@@ -176,6 +185,8 @@ def _seed_report(out: Path, folders=SEED_FOLDERS, suffix: str = "") -> None:
         if dataset not in ours.groups or len(group) < 2:
             continue
         mine = ours.get_group(dataset)
+        if len(mine) < min_seeds:
+            continue
         rows.append(
             {
                 "dataset": dataset,
@@ -212,7 +223,7 @@ def _seed_report(out: Path, folders=SEED_FOLDERS, suffix: str = "") -> None:
     best = pd.DataFrame(best).set_index("dataset")
     table.round(4).to_csv(out / f"seeds{suffix}.csv", index=False)
     best.round(4).to_csv(out / f"seeds{suffix}_targets.csv")
-    print(f"== seeds{suffix}: {', '.join(folders)} against the minimal MMVM, means over seeds")
+    print(f"== seeds{suffix}: {label} against the minimal MMVM, means over model seeds")
     with pd.option_context("display.width", 200):
         print(table.round(3).to_string(index=False))
         print("the target, defaults >= the reference's best beta per score - 0.02, on means:")
@@ -271,6 +282,7 @@ def report(out: Path) -> None:
 
     _width_report(out)
     _seed_report(out)
+    _seed_report(out, LINK_AUTO_SEEDS, "_link_auto", 'link="auto"', min_seeds=2)
     _link_report(out)
     for folder in sorted(p for p in out.iterdir() if (p / "runs").is_dir()):
         table = gather(folder)
