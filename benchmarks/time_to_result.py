@@ -3,8 +3,9 @@
 On the five simulated rats (``simulate_odor_sequence(seed=--seed)``), on the same windows
 and train/test trials, one after the other in this process and with the same torch
 threads: the minimal MMVM of the reference note (beta 1, 60 epochs), ``neuromix.fit`` at
-its defaults (beta selection included), and ``neuromix.fit`` at the defaults it had
-before the suite chose them. Prints each one's seconds and its ratio to the minimal
+its defaults (beta selection included), with ``--link-auto`` also with
+``link="auto"``, and ``neuromix.fit`` at the defaults it had before the suite chose
+them. Prints each one's seconds and its ratio to the minimal
 MMVM, with the decoding scores (within, transfer) of each. Run it alone: another busy
 process on the machine slows torch several times over::
 
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3, help="simulator and model seed")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--out", help="append the result as one JSON line to this file")
+    parser.add_argument(
+        "--link-auto", action="store_true", help="also time neuromix.fit with link='auto'"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -50,10 +54,11 @@ def main() -> None:
     latents, _ = minimal_mmvm(data, 2, beta=1.0, seed=args.seed)
     rows["minimal MMVM (beta 1)"] = (time.perf_counter() - start, scored(latents))
 
-    for name, extra in (
-        ("neuromix.fit defaults", {}),
-        ("previous defaults", PREVIOUS_DEFAULTS["recordings"]),
-    ):
+    fits = [("neuromix.fit defaults", {})]
+    if args.link_auto:
+        fits.append(("neuromix.fit link='auto'", {"link": "auto"}))
+    fits.append(("previous defaults", PREVIOUS_DEFAULTS["recordings"]))
+    for name, extra in fits:
         start = time.perf_counter()
         model = nm.fit(rec, seed=args.seed, progress=False, **params, **extra)
         seconds = time.perf_counter() - start
