@@ -26,7 +26,7 @@ import pandas as pd
 from neuromix._validation import check_subject_arrays
 from neuromix.estimators._inputs import _metadata, _source_file
 from neuromix.models.architectures import join_stacks, resolve_architecture
-from neuromix.models.likelihoods import get_likelihood
+from neuromix.models.likelihoods import get_likelihood, takes_link, with_link
 from neuromix.models.vae import MultimodalModule
 
 __all__: list[str] = []
@@ -144,11 +144,9 @@ class _VAEExtendMixin:
         model (on failure the model is returned to what it was)."""
         likelihood = _new_value(self.likelihood, name, likelihood, "likelihood")
         architecture = _new_value(self.architecture, name, architecture, "architecture")
-        from neuromix.estimators.vae import LINK_GRID, _takes_link, _with_link
-
-        if _takes_link(likelihood):  # a Poisson subject gets the fitted subjects' link
+        if takes_link(likelihood):  # a Poisson subject gets the fitted subjects' link
             link = getattr(self, "link_", None) or self.link
-            likelihood = _with_link(likelihood, LINK_GRID[0] if link == "auto" else link)
+            likelihood = with_link(likelihood, "softplus" if link == "auto" else link)
         lik = get_likelihood(likelihood)
         arch = resolve_architecture(architecture, tuple(shape), lik, name)
         sizes = [math.prod(self.shapes_[s]) for s in self.subjects_]

@@ -38,7 +38,7 @@ from neuromix.models.architectures import (
     join_stacks,
     resolve_architecture,
 )
-from neuromix.models.likelihoods import Likelihood, get_likelihood
+from neuromix.models.likelihoods import Likelihood, get_likelihood, takes_link, with_link
 from neuromix.models.methods.base import Method
 from neuromix.models.registry import available, get_method
 from neuromix.models.vae import PRECISIONS, RATE_SCALES, MultimodalModule, resolve_precision
@@ -100,19 +100,6 @@ def _init_seed(seed: int, i: int) -> int:
 
 def _is_spec(value) -> bool:
     return isinstance(value, str | Likelihood) or (isinstance(value, Mapping) and "name" in value)
-
-
-def _takes_link(spec) -> bool:
-    """Whether a likelihood spec is Poisson and leaves its link to the ``link`` parameter
-    (``"poisson"``, or a dict naming no link; an instance has its own)."""
-    if isinstance(spec, str):
-        return spec == "poisson"
-    return isinstance(spec, Mapping) and spec.get("name") == "poisson" and "link" not in spec
-
-
-def _with_link(spec, link: str):
-    """The spec with ``link`` when it leaves its link to the ``link`` parameter."""
-    return {"name": "poisson", **({} if isinstance(spec, str) else spec), "link": link}
 
 
 class _single:
@@ -521,12 +508,11 @@ class MultimodalVAE(
         # subjects whose Poisson link is link's: with "auto", built with the grid's first
         # link and trained with each (_fit_candidates)
         self._link_subjects = tuple(
-            s for s, v in zip(subjects, specs, strict=True) if _takes_link(v)
+            s for s, v in zip(subjects, specs, strict=True) if takes_link(v)
         )
         first = LINK_GRID[0] if self.link == "auto" else self.link
         likelihoods = [
-            get_likelihood(_with_link(spec, first) if _takes_link(spec) else spec)
-            for spec in specs
+            get_likelihood(with_link(spec, first) if takes_link(spec) else spec) for spec in specs
         ]
         archs = [
             resolve_architecture(a, shapes[s], lik, s)

@@ -8,6 +8,7 @@ summed over features (constants included, so that the numbers are true nats).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -27,6 +28,8 @@ __all__ = [
     "Poisson",
     "get_likelihood",
     "likelihoods",
+    "takes_link",
+    "with_link",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -286,3 +289,31 @@ def get_likelihood(spec: str | dict | Likelihood) -> Likelihood:
         options = {k: v for k, v in spec.items() if k != "name"}
         spec = spec.get("name")
     return LIKELIHOODS.get(spec, **options)
+
+
+def takes_link(spec) -> bool:
+    """Whether a likelihood spec is Poisson and names no link (``"poisson"``, or a dict
+    without ``"link"``): the estimators' ``link`` parameter sets it. An instance has its
+    own link.
+
+    Examples
+    --------
+    >>> takes_link("poisson"), takes_link({"name": "poisson", "link": "exp"})
+    (True, False)
+    >>> takes_link("gaussian")
+    False
+    """
+    if isinstance(spec, str):
+        return spec == "poisson"
+    return isinstance(spec, Mapping) and spec.get("name") == "poisson" and "link" not in spec
+
+
+def with_link(spec, link: str) -> dict:
+    """A Poisson spec that names no link (:func:`takes_link`), with ``link``.
+
+    Examples
+    --------
+    >>> with_link("poisson", "exp")
+    {'name': 'poisson', 'link': 'exp'}
+    """
+    return {"name": "poisson", **({} if isinstance(spec, str) else spec), "link": link}
