@@ -226,7 +226,7 @@ def _seed_report(
     print(f"== seeds{suffix}: {label} against the minimal MMVM, means over model seeds")
     with pd.option_context("display.width", 200):
         print(table.round(3).to_string(index=False))
-        print("the target, defaults >= the reference's best beta per score - 0.02, on means:")
+        print(f"the target, {label} >= the reference's best beta per score - 0.02, on means:")
         print(best.round(3).to_string())
 
 
