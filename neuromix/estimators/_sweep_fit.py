@@ -132,6 +132,7 @@ def fit_configs(cls, data, configs, names, *, progress=True, evaluate=True, labe
         for i, vae, history in zip(indices, vaes, histories, strict=True):
             vae.history_ = pd.DataFrame(history)
             vae.beta_, vae.beta_selection_, vae.best_epoch_ = float(vae.beta), None, None
+            vae.link_ = vae._fixed_link()  # a fixed schedule trains the built link
             vae.n_samples_ = len(prepared[i][2])
             ensemble_of[i], seconds[i] = (f"{label}{g}" if label else g), wall / len(indices)
     rows = []

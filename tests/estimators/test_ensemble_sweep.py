@@ -80,6 +80,7 @@ def test_recording_models_equal_separate_fits(recording_sweep, rec):
         for s in separate.subjects_:  # the same trial split, pairs and windows
             np.testing.assert_array_equal(model.test_[s], separate.test_[s])
         assert model.pairs_["train"].equals(separate.pairs_["train"])
+        assert model.link_ == separate.link_ == "softplus"  # the link a fixed schedule trains
         assert_same_weights(model.vae_.module_, separate.vae_.module_)
         assert_same_history(model.history_, separate.history_)
         np.testing.assert_allclose(
