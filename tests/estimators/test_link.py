@@ -145,3 +145,10 @@ def test_each_link_is_halved_in_its_own_bracket(rec, monkeypatch):
 def test_bad_link_is_refused_naming_the_parameter(rec, bad):
     with pytest.raises(ValueError, match="link"):
         nm.fit(rec, link=bad, epochs=1, **FAST)
+
+
+def test_brackets_must_name_one_bracket_per_model():
+    from neuromix.training.early_stopping import EarlyStopping
+
+    with pytest.raises(ValueError, match=r"brackets: one per model \(3\), got 2"):
+        EarlyStopping(3, patience=1, monitor="val_loss", halving=True, brackets=[0, 1])
