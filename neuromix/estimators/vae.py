@@ -211,8 +211,9 @@ class MultimodalVAE(
         :class:`~neuromix.models.likelihoods.Poisson`. ``"auto"``: both links of
         :data:`LINK_GRID` are candidates beside each beta (``beta`` a number is a grid of
         one), trained in one ensemble; successive halving culls within each link's own
-        bracket (with one bracket of six, a link whose candidates learn slowly lost all
-        of them at the first rung), and the best criterion of all is kept; the link
+        bracket (in one bracket of six, a link's slow-learning best candidate was culled
+        at the first rung for the other link's early lead), and the best criterion of
+        all is kept; the link
         chosen is ``link_`` and every candidate's criterion is in
         ``beta_selection_["link_score"]`` over ``(beta, link)``. A fit that reads no
         validation criterion (no validation samples, or a fixed beta with
