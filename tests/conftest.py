@@ -85,6 +85,17 @@ def fitted_once(tmp_path_factory, worker_id):
 
 
 @pytest.fixture(scope="module")
+def three_rats():
+    """Three simulated rats of 6 units, 40 trials: small enough for many short fits
+    (made once per test module)."""
+    import neuromix as nm
+
+    return nm.datasets.simulate_odor_sequence(
+        seed=0, n_trials=40, n_units=6, subjects=("Barat", "Buchanan", "Stella")
+    )
+
+
+@pytest.fixture(scope="module")
 def script(request):
     """The script ``benchmarks/<SCRIPT_NAME>.py`` of the requesting test module (its
     ``SCRIPT_NAME``), imported as a module."""

@@ -15,10 +15,8 @@ FAST = {"progress": False, "batch_size": 64, "link": "softplus"}
 
 
 @pytest.fixture(scope="module")
-def rec():
-    return nm.datasets.simulate_odor_sequence(
-        seed=0, n_trials=40, n_units=6, subjects=("Barat", "Buchanan", "Stella")
-    )
+def rec(three_rats):
+    return three_rats
 
 
 def _weights(module):

@@ -9,6 +9,7 @@ load, and where no criterion is read (the documented softplus).
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils import parameters_to_vector
 
 import neuromix as nm
 from neuromix.estimators.vae import LINK_GRID
@@ -17,25 +18,14 @@ FAST = {"progress": False, "batch_size": 64, "subject_dim": "rat"}
 
 
 @pytest.fixture(scope="module")
-def rec():
-    return nm.datasets.simulate_odor_sequence(
-        seed=0, n_trials=40, n_units=6, subjects=("Barat", "Buchanan", "Stella")
-    )
-
-
-def _weights(module):
-    return torch.cat([p.detach().reshape(-1) for p in module.parameters()])
-
-
-@pytest.fixture(scope="module")
-def chosen(rec):
+def chosen(three_rats):
     # one beta, two links: the record's candidates are the two links (halving off, so
     # that each trains as its separate fit would)
-    return nm.fit(rec, beta=2.0, epochs=6, patience=3, min_epochs=0, seed=1, halving=False,
+    return nm.fit(three_rats, beta=2.0, epochs=6, patience=3, min_epochs=0, seed=1, halving=False,
                   link="auto", **FAST)  # fmt: skip
 
 
-def test_each_link_is_its_separate_fit_and_the_best_criterion_is_kept(chosen, rec):
+def test_each_link_is_its_separate_fit_and_the_best_criterion_is_kept(chosen, three_rats):
     vae = chosen.vae_
     sel = vae.beta_selection_
     assert sel["link"].values.tolist() == list(LINK_GRID) == ["softplus", "exp"]
@@ -48,12 +38,16 @@ def test_each_link_is_its_separate_fit_and_the_best_criterion_is_kept(chosen, re
     assert [lik.link for lik in vae.module_.likelihoods] == [best] * 3
     trained = int(sel["epochs_trained"].values[0])
     for link, score in zip(LINK_GRID, scores, strict=True):
-        single = nm.fit(rec, beta=2.0, epochs=trained, patience=3, min_epochs=0, seed=1,
+        single = nm.fit(three_rats, beta=2.0, epochs=trained, patience=3, min_epochs=0, seed=1,
                         link=link, **FAST)  # fmt: skip
         assert single.vae_.beta_selection_ is None and single.vae_.link_ == link
         assert float(single.history_["val_decode"].min()) == pytest.approx(score, rel=1e-4)
         if link == best:
-            assert torch.allclose(_weights(vae.module_), _weights(single.vae_.module_), atol=1e-4)
+            assert torch.allclose(
+                parameters_to_vector(vae.module_.parameters()),
+                parameters_to_vector(single.vae_.module_.parameters()),
+                atol=1e-4,
+            )
 
 
 def test_the_chosen_link_survives_save_and_load(chosen, tmp_path):
@@ -69,9 +63,9 @@ def test_the_chosen_link_survives_save_and_load(chosen, tmp_path):
         )
 
 
-def test_the_rates_follow_the_link(rec):
+def test_the_rates_follow_the_link(three_rats):
     """A decoder output eta gives the rate link(eta), by hand."""
-    model = nm.fit(rec, beta=1.0, epochs=1, patience=None, link="exp", **FAST)
+    model = nm.fit(three_rats, beta=1.0, epochs=1, patience=None, link="exp", **FAST)
     vae = model.vae_
     z = torch.zeros(1, 2)
     with torch.no_grad():
@@ -80,28 +74,28 @@ def test_the_rates_follow_the_link(rec):
     np.testing.assert_allclose(rate.reshape(-1), np.exp(eta.numpy()).reshape(-1), rtol=1e-6)
 
 
-def test_a_fit_that_reads_no_criterion_trains_softplus(rec):
+def test_a_fit_that_reads_no_criterion_trains_softplus(three_rats):
     # a fixed beta without early stopping, and no validation trials: nothing to choose by
-    fixed = nm.fit(rec, beta=1.0, epochs=1, patience=None, link="auto", **FAST)
-    none = nm.fit(rec, beta=1.0, epochs=1, patience=None, validation_size=0.0, link="auto",
+    fixed = nm.fit(three_rats, beta=1.0, epochs=1, patience=None, link="auto", **FAST)
+    none = nm.fit(three_rats, beta=1.0, epochs=1, patience=None, validation_size=0.0, link="auto",
                   **FAST)  # fmt: skip
     for model in (fixed, none):
         assert model.vae_.link_ == "softplus" and model.vae_.beta_selection_ is None
         assert [lik.link for lik in model.vae_.module_.likelihoods] == ["softplus"] * 3
 
 
-def test_a_likelihood_that_names_its_link_keeps_it(rec):
-    model = nm.fit(rec, beta=1.0, epochs=2, patience=1, min_epochs=0, link="auto",
+def test_a_likelihood_that_names_its_link_keeps_it(three_rats):
+    model = nm.fit(three_rats, beta=1.0, epochs=2, patience=1, min_epochs=0, link="auto",
                    likelihood={"name": "poisson", "link": "exp"}, **FAST)  # fmt: skip
     # no subject's link is link's: nothing chosen, one candidate
     assert model.vae_.link_ is None and model.vae_.beta_selection_ is None
     assert [lik.link for lik in model.vae_.module_.likelihoods] == ["exp"] * 3
 
 
-def test_an_added_subject_takes_the_fitted_link(rec):
-    first = {s: rec[s] for s in ("Barat", "Buchanan")}
+def test_an_added_subject_takes_the_fitted_link(three_rats):
+    first = {s: three_rats[s] for s in ("Barat", "Buchanan")}
     model = nm.fit(first, beta=1.0, epochs=2, patience=None, link="exp", **FAST)
-    model.add_subject({"Stella": rec["Stella"]})
+    model.add_subject({"Stella": three_rats["Stella"]})
     assert [lik.link for lik in model.vae_.module_.likelihoods] == ["exp"] * 3
     assert model.vae_.likelihoods_["Stella"].link == "exp"
 
@@ -120,7 +114,7 @@ def test_multimodal_vae_chooses_the_link_of_its_poisson_views():
     assert nm.MultimodalVAE().link == nm.NeuralModel().link == "softplus"
 
 
-def test_each_link_is_halved_in_its_own_bracket(rec, monkeypatch):
+def test_each_link_is_halved_in_its_own_bracket(three_rats, monkeypatch):
     """Successive halving culls within a link's candidates, never across links."""
     import neuromix.estimators.vae as vae_module
 
@@ -132,7 +126,7 @@ def test_each_link_is_halved_in_its_own_bracket(rec, monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(vae_module, "EarlyStopping", Spy)
-    model = nm.fit(rec, epochs=5, patience=3, min_epochs=2, link="auto", **FAST)
+    model = nm.fit(three_rats, epochs=5, patience=3, min_epochs=2, link="auto", **FAST)
     (stop,) = made
     assert stop.halving and stop.brackets == [0, 0, 0, 1, 1, 1]  # betas 1, 4, 16 per link
     # one of three culled per bracket after 2 epochs, one more of the two left after 4
@@ -142,9 +136,9 @@ def test_each_link_is_halved_in_its_own_bracket(rec, monkeypatch):
 
 
 @pytest.mark.parametrize("bad", ["relu", None, 1])
-def test_bad_link_is_refused_naming_the_parameter(rec, bad):
+def test_bad_link_is_refused_naming_the_parameter(three_rats, bad):
     with pytest.raises(ValueError, match="link"):
-        nm.fit(rec, link=bad, epochs=1, **FAST)
+        nm.fit(three_rats, link=bad, epochs=1, **FAST)
 
 
 def test_brackets_must_name_one_bracket_per_model():
