@@ -237,25 +237,25 @@ def _link_report(out: Path, options=None) -> None:
     Writes ``link.csv``, and prints each option's total fit time against the first's."""
     import pandas as pd
 
+    from neuromix.benchmarks.suite.report import _quality, leave_one_out
+
     options = LINK_FOLDERS if options is None else options
     frames = {name: _family(out, (folder,)) for name, folder in options.items()}
     if any(f is None for f in frames.values()):
         return
-    quality = pd.concat(
-        {
-            name: f.set_index("dataset").eval("(within + transfer) / 2")
-            for name, f in frames.items()
-        },
-        axis=1,
-    ).dropna()
-    if len(quality) < 2:
+    long = pd.concat([f.assign(option=name) for name, f in frames.items()], ignore_index=True)
+    # the datasets every option ran
+    common = long.groupby("dataset").option.nunique().eq(len(options))
+    long = long[long.dataset.isin(common.index[common])]
+    if long.dataset.nunique() < 2:
         return
+    long = long.assign(quality=_quality(long.within, long.transfer))
+    quality = long.pivot(index="dataset", columns="option", values="quality")[list(options)]
+    quality.columns.name = None
+    loo = leave_one_out(long).set_index("left_out")
     table = quality.copy()
-    chosen = [quality.drop(index=d).mean().idxmax() for d in quality.index]
-    table["left out: chosen"] = chosen
-    table["left out: quality"] = [
-        quality.loc[d, c] for d, c in zip(quality.index, chosen, strict=True)
-    ]
+    table["left out: chosen"] = loo.chosen
+    table["left out: quality"] = loo.quality
     table.round(4).to_csv(out / "link.csv")
     seconds = {
         n: f.set_index("dataset").fit_seconds[quality.index].sum() for n, f in frames.items()
