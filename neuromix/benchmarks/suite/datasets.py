@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SUITE", "SuiteDataset", "get_dataset", "make_dataset"]
+__all__ = ["SUITE", "SuiteDataset", "draw_task", "get_dataset", "make_dataset"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,78 @@ SUITE: tuple[SuiteDataset, ...] = (
         what="make_multiview: 3 real-valued views of a 2-D class-structured factor",
     ),
 )  # fmt: skip
+
+
+#: Seeds of :func:`draw_task`'s generator data start here (the suite's tasks use 101-112).
+DRAW_SEED = 5000
+
+
+def draw_task(draw: int) -> SuiteDataset:
+    """A task drawn at random over the suite's ranges: data no default was chosen on.
+
+    Every argument of :func:`~neuromix.datasets.tasks.simulate_task` is drawn from a
+    fixed distribution (fixed before any draw was fitted), so draw ``d`` is always the
+    same dataset: 2-6 subjects; 2-8 conditions; the lower end of trials per condition
+    log-uniform in 12-100 (at most 400 trials per subject), the upper end 1.2-1.6 times
+    it (at most 150); the lower end of units log-uniform in 20-250, the upper end
+    1.2-2.5 times it; the mean rate log-uniform in 0.5-30 Hz and up to twice it across
+    subjects; Poisson spiking or a Gamma gain of variance 0.2-0.8 (even odds); an exp,
+    softplus or sigmoid rate map; trajectories, fixed points or rotations of dimension
+    2-4 at a gain of 1-3; one weak subject in three draws (of 3 or more subjects);
+    private variability of dimension 1-4 at a gain of 0.2-1.2; latencies from 50 ms to
+    100-500 ms; responses of 200-350 ms plus up to 200 ms; windows over 300, 400 or 500
+    ms. The generator's seed is ``DRAW_SEED + draw``.
+
+    Examples
+    --------
+    >>> d = draw_task(0)
+    >>> d.name, d.kind, d.params["seed"], draw_task(0) == d
+    ('draw-0', 'task', 5000, True)
+    >>> 2 <= d.params["n_subjects"] <= 6 and 2 <= d.params["n_conditions"] <= 8
+    True
+    """
+    rng = np.random.default_rng([DRAW_SEED, int(draw)])
+
+    def log_uniform(low, high):
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+    n_subjects = int(rng.integers(2, 7))
+    n_conditions = int(rng.integers(2, 9))
+    low_trials = min(log_uniform(12, 100), 400 / n_conditions)
+    high_trials = min(low_trials * rng.uniform(1.2, 1.6), 150)
+    low_units = log_uniform(20, 250)
+    rate = log_uniform(0.5, 30)
+    onset = rng.uniform(0.2, 0.35)
+    params = {
+        "n_subjects": n_subjects,
+        "n_conditions": n_conditions,
+        "trials": (round(low_trials), max(round(high_trials), round(low_trials) + 1)),
+        "n_units": (round(low_units), round(low_units * rng.uniform(1.2, 2.5))),
+        "rate": (round(rate, 2), round(rate * rng.uniform(1.0, 2.0), 2)),
+        "dispersion": 0.0 if rng.random() < 0.5 else round(rng.uniform(0.2, 0.8), 2),
+        "nonlinearity": str(rng.choice(["exp", "softplus", "sigmoid"])),
+        "latent": str(rng.choice(["trajectory", "fixed_points", "rotation"])),
+        "latent_dim": int(rng.integers(2, 5)),
+        "signal": round(rng.uniform(1.0, 3.0), 2),
+        "weak": int(n_subjects >= 3 and rng.random() < 1 / 3),
+        "private_dim": int(rng.integers(1, 5)),
+        "private_scale": round(rng.uniform(0.2, 1.2), 2),
+        "latency": (0.05, round(rng.uniform(0.1, 0.5), 2)),
+        "duration": (round(onset, 2), round(onset + rng.uniform(0.0, 0.2), 2)),
+        "seed": DRAW_SEED + int(draw),
+    }
+    span = float(rng.choice([0.3, 0.4, 0.5]))
+    params["trial_length"] = round(max(1.0, params["latency"][1] + span + 0.1), 2)
+    what = (
+        f"{n_subjects} subjects of {params['n_units'][0]}-{params['n_units'][1]} units, "
+        f"{n_conditions} conditions, {params['trials'][0]}-{params['trials'][1]} trials, "
+        f"{params['rate'][0]}-{params['rate'][1]} Hz, {params['nonlinearity']}, "
+        f"{params['latent']} ({params['latent_dim']}-D, gain {params['signal']})"
+        + (f", Gamma gain {params['dispersion']}" if params["dispersion"] else "")
+        + (", one weak subject" if params["weak"] else "")
+        + f", windows over {int(span * 1000)} ms"
+    )
+    return SuiteDataset(f"draw-{int(draw)}", "task", params, span, what)
 
 
 def get_dataset(name: str) -> SuiteDataset:

@@ -15,7 +15,7 @@ from neuromix.benchmarks.alignment.baselines import (
 )
 from neuromix.benchmarks.alignment.runners import cebra_available
 from neuromix.benchmarks.alignment.scoring import score
-from neuromix.benchmarks.suite.datasets import get_dataset, make_dataset
+from neuromix.benchmarks.suite.datasets import SuiteDataset, get_dataset, make_dataset
 from neuromix.benchmarks.suite.reference import minimal_mmvm
 from neuromix.benchmarks.suite.settings import (
     PREVIOUS_DEFAULTS,
@@ -29,8 +29,11 @@ from neuromix.benchmarks.suite.settings import (
 __all__ = ["prepare_data", "run_one", "run_suite"]
 
 
-def prepare_data(name: str, setting: SuiteSetting) -> dict:
+def prepare_data(name: str | SuiteDataset, setting: SuiteSetting) -> dict:
     """The data of one dataset: what every method of it is fitted on and scored with.
+
+    ``name`` is a dataset of the suite, or a :class:`~.datasets.SuiteDataset` made
+    elsewhere (:func:`~.datasets.draw_task`'s draws).
 
     Recordings (tasks and rats) are windowed and split as :func:`neuromix.fit` does with
     the dataset's parameters and the setting's seed (the windows of a one-epoch fit: the
@@ -44,8 +47,8 @@ def prepare_data(name: str, setting: SuiteSetting) -> dict:
     """
     from neuromix import estimators as nm
 
-    dataset = get_dataset(name)
-    raw, params = make_dataset(dataset, setting.data_params.get(name))
+    dataset = name if isinstance(name, SuiteDataset) else get_dataset(name)
+    raw, params = make_dataset(dataset, setting.data_params.get(dataset.name))
     if dataset.kind == "multiview":
         from sklearn.model_selection import train_test_split
 
