@@ -9,6 +9,7 @@ import pytest
 from neuromix.benchmarks.alignment.baselines import SubjectData
 from neuromix.benchmarks.alignment.scoring import score
 from neuromix.benchmarks.suite import SUITE, get_setting, run_suite
+from neuromix.benchmarks.suite.datasets import DRAW_SEED, draw_task, make_dataset
 from neuromix.benchmarks.suite.reference import minimal_mmvm
 from neuromix.benchmarks.suite.report import leave_one_out, targets
 
@@ -47,6 +48,44 @@ def test_quick_suite_runs_resumes_and_reports(tmp_path):
     assert len(again) == len(table)
     record = json.loads(runs[0].read_text())
     assert 0.0 <= record["metrics"]["within"] <= 1.0
+
+
+def test_draws_span_the_suites_ranges_and_are_fixed_by_their_number():
+    drawn = [draw_task(d) for d in range(200)]
+    assert [d.params["seed"] for d in drawn] == [DRAW_SEED + d for d in range(200)]
+    assert draw_task(7) == drawn[7]  # the same draw every time
+    suite_seeds = {d.params["seed"] for d in SUITE}
+    assert not suite_seeds & {d.params["seed"] for d in drawn}
+    for d in drawn:
+        p = d.params
+        assert 2 <= p["n_subjects"] <= 6 and 2 <= p["n_conditions"] <= 8
+        low, high = p["trials"]
+        assert 12 <= low < high <= 150 and low * p["n_conditions"] <= 400 + p["n_conditions"]
+        assert 20 <= p["n_units"][0] <= p["n_units"][1] <= 625
+        assert 0.5 <= p["rate"][0] <= p["rate"][1] <= 60.0
+        assert p["dispersion"] == 0 or 0.2 <= p["dispersion"] <= 0.8
+        assert 2 <= p["latent_dim"] <= 4 and 1.0 <= p["signal"] <= 3.0
+        assert p["weak"] in (0, 1) and (p["n_subjects"] >= 3 or not p["weak"])
+        # the generator's own constraint: every response ends within the trial
+        assert p["latency"][1] + p["duration"][1] <= p["trial_length"]
+        assert d.window_span in (0.3, 0.4, 0.5)
+        assert p["latency"][1] + d.window_span <= p["trial_length"]
+    for key, values in (
+        ("nonlinearity", {"exp", "softplus", "sigmoid"}),
+        ("latent", {"trajectory", "fixed_points", "rotation"}),
+    ):
+        assert {d.params[key] for d in drawn} == values
+    assert 0.3 < np.mean([d.params["dispersion"] > 0 for d in drawn]) < 0.7
+
+
+def test_a_draw_makes_data_that_fit_prepares():
+    dataset = draw_task(3)
+    small = {"n_units": 6, "trials": (3, 4), "n_subjects": 2, "n_conditions": 2}
+    recordings, params = make_dataset(dataset, small)
+    assert len(recordings) == 2
+    assert set(params) == {"subject_dim", "label", "start", "stop"}
+    for s in params["start"]:
+        assert params["stop"][s] == pytest.approx(params["start"][s] + dataset.window_span)
 
 
 def _row(dataset, method, within, transfer, margin=np.nan):

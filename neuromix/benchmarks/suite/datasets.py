@@ -195,7 +195,10 @@ def draw_task(draw: int) -> SuiteDataset:
         "seed": DRAW_SEED + int(draw),
     }
     span = float(rng.choice([0.3, 0.4, 0.5]))
-    params["trial_length"] = round(max(1.0, params["latency"][1] + span + 0.1), 2)
+    latest = params["latency"][1]
+    params["trial_length"] = round(
+        max(1.0, latest + span + 0.1, latest + params["duration"][1]), 2
+    )
     what = (
         f"{n_subjects} subjects of {params['n_units'][0]}-{params['n_units'][1]} units, "
         f"{n_conditions} conditions, {params['trials'][0]}-{params['trials'][1]} trials, "
