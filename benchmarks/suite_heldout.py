@@ -138,15 +138,18 @@ def report(out: Path) -> str:
         cols = [c for c in ("vs reference", "transfer >= 0.95 within", "vs aligners",
                             "vs raw", "pairs above chance + 0.10") if c in got]  # fmt: skip
         lines += ["", f"## Targets: `{method}`", "",
-                  "| draw | within | transfer | reference | beta | link | " + " | ".join(cols)
-                  + " |", "|---|---|---|---|---|---|" + "---|" * len(cols)]  # fmt: skip
+                  "| draw | chance | within | transfer | reference | beta | link | "
+                  + " | ".join(cols) + " |",
+                  "|---|---|---|---|---|---|---|" + "---|" * len(cols)]  # fmt: skip
         for d, r in got.iterrows():
             if pd.isna(r["within"]):
                 continue
             run_row = wide.loc[(d, method)]
             flags = ["–" if pd.isna(r[c]) else ("met" if r[c] else "**missed**") for c in cols]
+            reference = r.get("reference", np.nan)
             lines.append(
-                f"| {d} | {r['within']:.3f} | {r['transfer']:.3f} | {r.get('reference', '–')} "
+                f"| {d} | {run_row.get('chance', np.nan):.3f} | {r['within']:.3f} | "
+                f"{r['transfer']:.3f} | {'–' if pd.isna(reference) else reference} "
                 f"| {run_row.get('beta', np.nan):g} | {run_row.get('link', '–')} | "
                 + " | ".join(flags)
                 + " |"

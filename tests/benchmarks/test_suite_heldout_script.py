@@ -8,11 +8,12 @@ import pandas as pd
 SCRIPT_NAME = "suite_heldout"  # the `script` fixture (tests/conftest.py) imports it
 
 
-def _run(out, dataset, method, within, transfer, margin=0.3, **extra):
+def _run(out, dataset, method, within, transfer, margin=0.3, chance=0.3, **extra):
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     record = {"dataset": dataset, "method": method, "what": f"{dataset}, made by hand",
-              "within": within, "transfer": transfer, "worst_margin": margin, **extra}  # fmt: skip
+              "within": within, "transfer": transfer, "worst_margin": margin, "chance": chance,
+              **extra}  # fmt: skip
     (runs / f"{dataset}__{method}.json").write_text(json.dumps(record))
 
 
@@ -34,23 +35,28 @@ def test_report_gives_the_targets_of_each_draw(script, tmp_path):
     _run(tmp_path, "draw-10", "mmvm-link-auto", 0.60, 0.59, beta=4.0, link="softplus")
     _run(tmp_path, "draw-10", "reference-b1", 0.62, 0.60)
     _run(tmp_path, "draw-10", "reference-b10", 0.55, 0.52)
+    _run(tmp_path, "draw-11", "mmvm", 0.62, 0.50, chance=0.25, beta=1.0, link="softplus")
     _run(tmp_path, "draw-10", "procrustes", 0.50, 0.45)
     text = script.report(tmp_path)
     table = pd.read_csv(tmp_path / "heldout.csv")
-    assert len(table) == 11 and "what" not in table
+    assert len(table) == 12 and "what" not in table
     section = text.split("## Targets: `mmvm`")[1].split("## ")[0]
     rows = {line.split(" | ")[0].strip("| "): line for line in section.splitlines()
             if line.startswith("| draw-")}  # fmt: skip
-    assert list(rows) == ["draw-2", "draw-10"]  # by number, not as text
+    assert list(rows) == ["draw-2", "draw-10", "draw-11"]  # by number, not as text
     # draw-2: vs reference met, transfer 0.78 >= 0.95 x 0.80 met, vs srm met, vs raw
     # missed (0.80 < 0.88), pairs met
     assert rows["draw-2"].endswith("| met | met | met | **missed** | met |")
-    assert "| 0.810 / 0.790 | 4 | softplus |" in rows["draw-2"]
+    assert "| draw-2 | 0.300 | 0.800 | 0.780 | 0.810 / 0.790 | 4 | softplus |" in rows["draw-2"]
+    # draw-11: no reference, no peer: those targets are not measured
+    assert rows["draw-11"] == (
+        "| draw-11 | 0.250 | 0.620 | 0.500 | – | 1 | softplus | – | **missed** | – | – | met |"
+    )
     # draw-10: reference missed, 0.50 < 0.95 x 0.62 missed, 0.50 >= 0.45 met, no raw
     assert rows["draw-10"].endswith("| **missed** | **missed** | met | – | **missed** |")
     summary = text.split("## Summary")[1]
-    assert "`mmvm`: vs reference 1/2; transfer >= 0.95 within 1/2; vs aligners 2/2; " in summary
-    assert "vs raw 0/1; pairs above chance + 0.10 1/2" in summary
+    assert "`mmvm`: vs reference 1/2; transfer >= 0.95 within 1/3; vs aligners 2/2; " in summary
+    assert "vs raw 0/1; pairs above chance + 0.10 2/3" in summary
     # quality: defaults (0.79 + 0.56) / 2 = 0.675, link auto (0.835 + 0.595) / 2 = 0.715
     assert "defaults 0.675, link auto 0.715" in summary
     assert "min +0.035, max +0.045" in summary
