@@ -168,6 +168,20 @@ def report(out: Path) -> str:
                 f"{both['mmvm'].mean():.3f}, link auto {both['mmvm-link-auto'].mean():.3f} "
                 f"(link auto minus defaults: min {diff.min():+.3f}, max {diff.max():+.3f})"
             )
+    means = table.pivot(index="dataset", columns="method", values=["within", "transfer"])
+    fitted = [m for m in ("mmvm", "mmvm-link-auto", "reference-b1", "reference-b10")
+              if m in set(table["method"])]  # fmt: skip
+    complete = means.dropna(subset=[("within", m) for m in fitted])
+    if len(complete):
+        summary.append(
+            f"- means over the {len(complete)} draws where all of them ran (within / "
+            "transfer): "
+            + "; ".join(
+                f"{m} {complete[('within', m)].mean():.3f} / "
+                f"{complete[('transfer', m)].mean():.3f}"
+                for m in fitted
+            )
+        )
     lines += ["", "## Summary", "", f"Targets met out of draws measured (margin {MARGIN}):",
               "", *summary, ""]  # fmt: skip
     text = "\n".join(lines)
