@@ -14,12 +14,14 @@ multiview data), each fitted and scored on the same windows and train/test trial
 The report (:mod:`.report`) gives within-subject decoding, transfer between subjects,
 the worst ordered pair and fit time per dataset and method, ``beta="auto"`` against each
 fixed beta of its grid, the leave-one-dataset-out choice of the default, and the targets
-of the defaults issue per dataset.
+of the defaults issue per dataset. :func:`~.datasets.draw_task` draws further tasks at
+random over the suite's ranges, to check the defaults on data no choice has read
+(``benchmarks/suite_heldout.py``).
 """
 
 from __future__ import annotations
 
-from neuromix.benchmarks.suite.datasets import SUITE, SuiteDataset, make_dataset
+from neuromix.benchmarks.suite.datasets import SUITE, SuiteDataset, draw_task, make_dataset
 from neuromix.benchmarks.suite.runners import prepare_data, run_one, run_suite
 from neuromix.benchmarks.suite.settings import METHODS, SETTINGS, SuiteSetting, get_setting
 
@@ -29,6 +31,7 @@ __all__ = [
     "SUITE",
     "SuiteDataset",
     "SuiteSetting",
+    "draw_task",
     "get_setting",
     "make_dataset",
     "prepare_data",
