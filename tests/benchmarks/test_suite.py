@@ -78,7 +78,7 @@ def test_draws_span_the_suites_ranges_and_are_fixed_by_their_number():
     assert 0.3 < np.mean([d.params["dispersion"] > 0 for d in drawn]) < 0.7
 
 
-def test_a_draw_makes_data_that_fit_prepares():
+def test_a_draw_makes_recordings_and_their_fit_parameters():
     dataset = draw_task(3)
     small = {"n_units": 6, "trials": (3, 4), "n_subjects": 2, "n_conditions": 2}
     recordings, params = make_dataset(dataset, small)
