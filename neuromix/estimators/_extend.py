@@ -145,8 +145,8 @@ class _VAEExtendMixin:
         likelihood = _new_value(self.likelihood, name, likelihood, "likelihood")
         architecture = _new_value(self.architecture, name, architecture, "architecture")
         if takes_link(likelihood):  # a Poisson subject gets the fitted subjects' link
-            link = getattr(self, "link_", None) or self.link
-            likelihood = with_link(likelihood, "softplus" if link == "auto" else link)
+            link = getattr(self, "link_", None) or self._unchosen_link()
+            likelihood = with_link(likelihood, link)
         lik = get_likelihood(likelihood)
         arch = resolve_architecture(architecture, tuple(shape), lik, name)
         sizes = [math.prod(self.shapes_[s]) for s in self.subjects_]

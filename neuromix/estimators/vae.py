@@ -511,7 +511,7 @@ class MultimodalVAE(
         self._link_subjects = tuple(
             s for s, v in zip(subjects, specs, strict=True) if takes_link(v)
         )
-        first = LINK_GRID[0] if self.link == "auto" else self.link
+        first = self._unchosen_link()
         likelihoods = [
             get_likelihood(with_link(spec, first) if takes_link(spec) else spec) for spec in specs
         ]
@@ -551,12 +551,17 @@ class MultimodalVAE(
             return LINK_GRID
         return (None,)
 
+    def _unchosen_link(self) -> str:
+        """The ``link`` parameter's link when none is chosen from the data (``"auto"``
+        without validation samples: the grid's first)."""
+        return LINK_GRID[0] if self.link == "auto" else self.link
+
     def _fixed_link(self) -> str | None:
         """The link of the subjects whose link is the ``link`` parameter's when it is not
-        chosen (``"auto"`` without validation samples: the grid's first); None: none."""
+        chosen (:meth:`_unchosen_link`); None: there are no such subjects."""
         if not getattr(self, "_link_subjects", ()):
             return None
-        return LINK_GRID[0] if self.link == "auto" else self.link
+        return self._unchosen_link()
 
     def _linked(self, link: str | None) -> dict[str, Likelihood]:
         """Every subject's likelihood, with ``link`` for the subjects whose link is the
