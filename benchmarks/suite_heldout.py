@@ -92,9 +92,10 @@ def _number(name: str) -> int:
 
 def report(out: Path) -> str:
     """Write ``heldout.csv`` and ``heldout.md``; return the markdown."""
-    from neuromix.benchmarks.suite.report import MARGIN, targets, write_atomic
+    from neuromix.benchmarks.suite.report import MARGIN, _quality, targets, write_atomic
 
     table = load(out)
+    present = set(table["method"])
     order = sorted(table["dataset"].unique(), key=_number)
     write_atomic(out / "heldout.csv", table.drop(columns="what").to_csv(index=False))
     lines = [
@@ -104,7 +105,7 @@ def report(out: Path) -> str:
         "Each draw is a task of `neuromix.benchmarks.suite.datasets.draw_task` (its "
         "generator arguments drawn at random over the suite's ranges); held-out trials, "
         "logistic regression on the latents, as in the suite. `mmvm` is `neuromix.fit` at "
-        'its defaults, `link-auto` the same with `link="auto"`, `ref b1`/`ref b10` the '
+        'its defaults, `link-auto` the same with `link="auto"`, `reference-b1`/`-b10` the '
         "minimal MMVM of the reference note at beta 1 and 10.",
         "",
         "## Draws",
@@ -114,8 +115,7 @@ def report(out: Path) -> str:
     ]
     what = table.drop_duplicates("dataset").set_index("dataset")["what"]
     lines += [f"| {d} | {what[d]} |" for d in order]
-    shown = ("mmvm", "mmvm-link-auto", "reference-b1", "reference-b10", "raw", "procrustes",
-             "srm")  # fmt: skip
+    shown = tuple(METHODS)
     wide = table.set_index(["dataset", "method"])
     lines += ["", "## Within / transfer", "",
               "| draw | " + " | ".join(m.replace("mmvm-", "") for m in shown) + " |",
@@ -132,7 +132,7 @@ def report(out: Path) -> str:
         lines.append(f"| {d} | " + " | ".join(cells) + " |")
     summary = []
     for method in ("mmvm", "mmvm-link-auto"):
-        if method not in set(table["method"]):
+        if method not in present:
             continue
         got = targets(table, method).set_index("dataset").reindex(order)
         cols = [c for c in ("vs reference", "transfer >= 0.95 within", "vs aligners",
@@ -157,10 +157,11 @@ def report(out: Path) -> str:
         met = {c: (int(got[c].fillna(False).astype(bool).sum()), int(got[c].notna().sum()))
                for c in cols}  # fmt: skip
         summary.append(f"- `{method}`: " + "; ".join(f"{c} {a}/{n}" for c, (a, n) in met.items()))
-    if "mmvm" in set(table["method"]) and "mmvm-link-auto" in set(table["method"]):
-        q = {m: (wide.xs(m, level="method")["within"] + wide.xs(m, level="method")["transfer"])
-             / 2 for m in ("mmvm", "mmvm-link-auto")}  # fmt: skip
-        both = pd.concat(q, axis=1).dropna()
+    means = table.pivot(index="dataset", columns="method", values=["within", "transfer"])
+    if {"mmvm", "mmvm-link-auto"} <= present:
+        quality = {m: _quality(means[("within", m)], means[("transfer", m)])
+                   for m in ("mmvm", "mmvm-link-auto")}  # fmt: skip
+        both = pd.DataFrame(quality, index=means.index).dropna()
         if len(both):
             diff = both["mmvm-link-auto"] - both["mmvm"]
             summary.append(
@@ -168,9 +169,8 @@ def report(out: Path) -> str:
                 f"{both['mmvm'].mean():.3f}, link auto {both['mmvm-link-auto'].mean():.3f} "
                 f"(link auto minus defaults: min {diff.min():+.3f}, max {diff.max():+.3f})"
             )
-    means = table.pivot(index="dataset", columns="method", values=["within", "transfer"])
     fitted = [m for m in ("mmvm", "mmvm-link-auto", "reference-b1", "reference-b10")
-              if m in set(table["method"])]  # fmt: skip
+              if m in present]  # fmt: skip
     complete = means.dropna(subset=[("within", m) for m in fitted])
     if len(complete):
         summary.append(
