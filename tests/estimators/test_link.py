@@ -100,6 +100,17 @@ def test_an_added_subject_takes_the_fitted_link(three_rats):
     assert model.vae_.likelihoods_["Stella"].link == "exp"
 
 
+def test_an_added_subject_of_an_auto_model_that_chose_nothing_takes_softplus(three_rats):
+    # every fitted subject names its link: link="auto" chose nothing (link_ is None)
+    first = {s: three_rats[s] for s in ("Barat", "Buchanan")}
+    model = nm.fit(first, beta=1.0, epochs=2, patience=None, link="auto",
+                   likelihood={"name": "poisson", "link": "exp"}, **FAST)  # fmt: skip
+    assert model.vae_.link_ is None
+    model.add_subject({"Stella": three_rats["Stella"]}, likelihood="poisson")
+    assert model.vae_.likelihoods_["Stella"].link == "softplus"  # the grid's first
+    assert [lik.link for lik in model.vae_.module_.likelihoods] == ["exp", "exp", "softplus"]
+
+
 def test_multimodal_vae_chooses_the_link_of_its_poisson_views():
     rng = np.random.default_rng(0)
     X = {s: rng.poisson(2.0, size=(120, 5)).astype(np.float32) for s in ("a", "b")}
