@@ -1,8 +1,10 @@
 """The documentation's structure, without building it: every page a toctree names exists,
-and the API reference lists every public name (``make docs`` builds and checks the rest)."""
+every page is named by a toctree, and the API reference lists every public name
+(``make docs`` builds and checks the rest)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 import types
@@ -93,6 +95,37 @@ def test_every_toctree_entry_exists(page):
         target = (page.parent / entry).resolve()
         found = [target.with_name(target.name + s) for s in SOURCE_SUFFIXES]
         assert any(f.is_file() for f in found), f"{page.relative_to(DOCS)} lists {entry!r}"
+
+
+def _excluded_by_conf() -> list[str]:
+    """``exclude_patterns`` of docs/conf.py, read without executing it."""
+    tree = ast.parse((DOCS / "conf.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "exclude_patterns" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError("docs/conf.py sets no exclude_patterns")
+
+
+def test_every_page_is_named_by_a_toctree():
+    """Sphinx warns (an error under ``make docs``) on a page no toctree includes."""
+    from sphinx.util.matching import Matcher
+
+    excluded = Matcher(_excluded_by_conf())
+    named = {
+        (page.parent / entry).resolve().relative_to(DOCS).as_posix()
+        for page in _sources()
+        for entry in _toctree_entries(page)
+    }
+    orphans = [
+        rel
+        for page in _sources()
+        if not excluded(rel := page.relative_to(DOCS).as_posix())
+        and rel.rsplit(".", 1)[0] not in named | {"index"}
+        and ":orphan:" not in page.read_text(encoding="utf-8")[:200]
+    ]
+    assert not orphans, f"no toctree includes {orphans}"
 
 
 def test_landing_page_figure_and_changelog_include_exist():
