@@ -113,8 +113,11 @@ def test_every_page_is_named_by_a_toctree():
     from sphinx.util.matching import Matcher
 
     excluded = Matcher(_excluded_by_conf())
-    named = {
-        (page.parent / entry).resolve().relative_to(DOCS).as_posix()
+    named = {  # an entry is relative to its page, or to docs/ when it starts with "/"
+        ((DOCS / entry[1:]) if entry.startswith("/") else (page.parent / entry))
+        .resolve()
+        .relative_to(DOCS)
+        .as_posix()
         for page in _sources()
         for entry in _toctree_entries(page)
     }
