@@ -67,3 +67,23 @@ def test_report_gives_the_targets_of_each_draw(script, tmp_path):
         "0.650 / 0.655" in summary
     )
     assert (tmp_path / "heldout.md").read_text() == text
+
+
+def test_report_means_the_references_also_over_draws_link_auto_skipped(script, tmp_path):
+    for draw, (w, t) in {"draw-3": (0.60, 0.50), "draw-4": (0.80, 0.70)}.items():
+        _run(tmp_path, draw, "mmvm", w, t, beta=1.0, link="softplus")
+        _run(tmp_path, draw, "reference-b1", w - 0.10, t - 0.10)
+        _run(tmp_path, draw, "reference-b10", w - 0.20, t - 0.20)
+    _run(tmp_path, "draw-4", "mmvm-link-auto", 0.90, 0.90, beta=1.0, link="exp")
+    summary = script.report(tmp_path).split("## Summary")[1]
+    # the defaults and references over draws 3 and 4: (0.60 + 0.80) / 2, (0.50 + 0.70) / 2
+    assert (
+        "means over the 2 draws where all of them ran (within / transfer): mmvm 0.700 / "
+        "0.600; reference-b1 0.600 / 0.500; reference-b10 0.500 / 0.400" in summary
+    )
+    # with link="auto": draw-4 alone
+    assert (
+        "means over the 1 draws where all of them ran (within / transfer): mmvm 0.800 / "
+        "0.700; mmvm-link-auto 0.900 / 0.900; reference-b1 0.700 / 0.600; reference-b10 "
+        "0.600 / 0.500" in summary
+    )
